@@ -1,0 +1,144 @@
+//! Parsing `#[actor(..)]` options, each settable once.
+
+use proc_macro2::TokenStream;
+use syn::meta::ParseNestedMeta;
+use syn::{Expr, ExprLit, Lit, LitStr, Path};
+
+use crate::ctxt::Ctxt;
+
+const STRUCT_OPTIONS: &str = "expected `mailbox = N`, `name = \"...\"` or `crate = path`";
+
+/// Options on the struct: `#[actor(mailbox = 4096, name = "storage", crate = my_rt)]`.
+#[derive(Default)]
+pub(crate) struct StructOptions {
+    pub(crate) mailbox: Option<Expr>,
+    pub(crate) name: Option<LitStr>,
+    pub(crate) krate: Option<Path>,
+}
+
+/// Options on the impl: only `crate = path`.
+#[derive(Default)]
+pub(crate) struct ImplOptions {
+    pub(crate) krate: Option<Path>,
+}
+
+fn set_once<T>(
+    cx: &mut Ctxt,
+    slot: &mut Option<T>,
+    value: T,
+    meta: &ParseNestedMeta<'_>,
+    name: &str,
+) {
+    if slot.is_some() {
+        cx.error_spanned_by(&meta.path, format!("`{name}` set twice: keep one"));
+    } else {
+        *slot = Some(value);
+    }
+}
+
+fn meta_name(meta: &ParseNestedMeta<'_>) -> String {
+    if meta.path.is_ident("crate") {
+        return "crate".to_owned();
+    }
+    let path = &meta.path;
+    quote::quote!(#path).to_string().replace(' ', "")
+}
+
+impl StructOptions {
+    pub(crate) fn parse(cx: &mut Ctxt, attr: TokenStream) -> Self {
+        let mut opts = StructOptions::default();
+        if attr.is_empty() {
+            return opts;
+        }
+        let parser = syn::meta::parser(|meta| {
+            match meta_name(&meta).as_str() {
+                "mailbox" => {
+                    let expr: Expr = meta.value()?.parse()?;
+                    if let Expr::Lit(ExprLit {
+                        lit: Lit::Int(n), ..
+                    }) = &expr
+                    {
+                        if n.base10_parse::<usize>().is_ok_and(|n| n == 0) {
+                            cx.error_spanned_by(n, "mailbox capacity must be at least 1");
+                        }
+                    }
+                    set_once(cx, &mut opts.mailbox, expr, &meta, "mailbox");
+                }
+                "name" => {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    if lit.value().is_empty() {
+                        cx.error_spanned_by(&lit, "actor name must not be empty");
+                    }
+                    set_once(cx, &mut opts.name, lit, &meta, "name");
+                }
+                "crate" => {
+                    let path: Path = meta.value()?.parse()?;
+                    set_once(cx, &mut opts.krate, path, &meta, "crate");
+                }
+                other => {
+                    cx.error_spanned_by(
+                        &meta.path,
+                        format!("unknown `#[actor]` option `{other}`: {STRUCT_OPTIONS}"),
+                    );
+                    // Skip the value, if any, so later options are still checked.
+                    if meta.input.peek(syn::Token![=]) {
+                        let _: Expr = meta.value()?.parse()?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = syn::parse::Parser::parse2(parser, attr) {
+            cx.syn_error(e);
+        }
+        opts
+    }
+}
+
+impl ImplOptions {
+    pub(crate) fn parse(cx: &mut Ctxt, attr: TokenStream) -> Self {
+        let mut opts = ImplOptions::default();
+        if attr.is_empty() {
+            return opts;
+        }
+        let parser = syn::meta::parser(|meta| {
+            match meta_name(&meta).as_str() {
+                "crate" => {
+                    let path: Path = meta.value()?.parse()?;
+                    set_once(cx, &mut opts.krate, path, &meta, "crate");
+                }
+                other @ ("mailbox" | "name") => {
+                    cx.error_spanned_by(
+                        &meta.path,
+                        format!(
+                            "`{other}` belongs on the struct's `#[actor(..)]`, not on the impl"
+                        ),
+                    );
+                    let _: Expr = meta.value()?.parse()?;
+                }
+                other => {
+                    cx.error_spanned_by(
+                        &meta.path,
+                        format!("unknown `#[actor]` option `{other}` on an impl: only `crate = path` is accepted here"),
+                    );
+                    if meta.input.peek(syn::Token![=]) {
+                        let _: Expr = meta.value()?.parse()?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = syn::parse::Parser::parse2(parser, attr) {
+            cx.syn_error(e);
+        }
+        opts
+    }
+}
+
+/// The runtime's path: `crate = path` or `::actor_runtime`.
+pub(crate) fn runtime_path(krate: Option<&Path>) -> TokenStream {
+    match krate {
+        Some(p) => quote::quote!(#p),
+        None => quote::quote!(::actor_runtime),
+    }
+}

@@ -1,0 +1,284 @@
+//! The [`Actor`] trait the `#[actor]` macro implements, and an actor's life: start, run, stop.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+
+use crate::addr::{Addr, Client};
+use crate::call::with_current;
+use crate::ctx::Ctx;
+use crate::error::SpawnError;
+use crate::exit::{Down, Exit, ExitReason, Signal};
+use crate::process::{Cell, Next, Process};
+use crate::registry;
+
+/// The mailbox capacity of an actor that does not set `#[actor(mailbox = N)]`.
+pub const DEFAULT_MAILBOX: usize = 1024;
+
+/// An actor: state plus the handlers that own it. Implemented by `#[actor]`; do not implement
+/// it by hand.
+///
+/// The provided [`Actor::spawn`] starts one.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an actor",
+    label = "not an actor",
+    note = "add `#[actor]` to both the struct `{Self}` and its `impl` block that holds `#[init]` and the `#[handle(..)]` methods"
+)]
+pub trait Actor: Sized + Send + 'static {
+    /// The argument of `#[init]`, given to [`Actor::spawn`].
+    type Args: Send + 'static;
+    /// The error `#[init]` may return (`Infallible` when it returns `Self`).
+    type Error: std::fmt::Display + Send + 'static;
+    /// The generated message enum, `FooMsg` for `Foo`.
+    type Msg: Send + 'static;
+    /// The generated client, `FooClient` for `Foo`; [`Addr<Foo>`] dereferences to it.
+    #[doc(hidden)]
+    type Client: Client<Self::Msg>;
+
+    #[doc(hidden)]
+    const MAILBOX: usize;
+    #[doc(hidden)]
+    const NAME: Option<&'static str>;
+    #[doc(hidden)]
+    const TRAPS_EXITS: bool;
+
+    #[doc(hidden)]
+    fn __init(
+        args: Self::Args,
+        ctx: &mut Ctx<Self>,
+    ) -> impl Future<Output = Result<Self, Self::Error>> + Send;
+
+    #[doc(hidden)]
+    fn __handle(&mut self, msg: Self::Msg, ctx: &mut Ctx<Self>) -> impl Future<Output = ()> + Send;
+
+    #[doc(hidden)]
+    fn __on_exit(&mut self, exit: Exit, ctx: &mut Ctx<Self>) -> impl Future<Output = ()> + Send {
+        let _ = (exit, ctx);
+        std::future::ready(())
+    }
+
+    #[doc(hidden)]
+    fn __on_down(&mut self, down: Down, ctx: &mut Ctx<Self>) -> impl Future<Output = ()> + Send {
+        let _ = (down, ctx);
+        std::future::ready(())
+    }
+
+    #[doc(hidden)]
+    fn __terminate(
+        &mut self,
+        reason: &ExitReason,
+        ctx: &mut Ctx<Self>,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (reason, ctx);
+        std::future::ready(())
+    }
+
+    /// Starts the actor: runs `#[init]` with `args` and returns its address once `#[init]` has
+    /// succeeded. Messages sent meanwhile wait in the mailbox.
+    ///
+    /// # Errors
+    /// [`SpawnError::Init`] with `#[init]`'s error, [`SpawnError::Panicked`] if it panicked,
+    /// [`SpawnError::NameTaken`] if `#[actor(name = "..")]` is registered already.
+    fn spawn(
+        args: Self::Args,
+    ) -> impl Future<Output = Result<Addr<Self>, SpawnError<Self::Error>>> + Send {
+        start::<Self>(args, None)
+    }
+}
+
+/// Marks actors that handle [`Down`] notifications, which [`Ctx::monitor`] requires.
+/// Implemented by `#[actor]` for actors with an `#[on_down]` hook.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot monitor other actors: it has no `#[on_down]` hook",
+    label = "`{Self}` would never see the `Down` notification",
+    note = "add `#[on_down] fn down(&mut self, down: Down) {{ .. }}` to the `#[actor]` impl of `{Self}`"
+)]
+pub trait HandlesDown: Actor {}
+
+/// Options set on the struct with `#[actor(..)]`, read by the impl's expansion.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is missing `#[actor]` on its struct definition",
+    label = "the `impl` has `#[actor]` but the struct does not",
+    note = "add `#[actor]` above `struct {Self}` (options such as `mailbox = N` go there)"
+)]
+pub trait ActorOptions {
+    const MAILBOX: usize;
+    const NAME: Option<&'static str>;
+}
+
+/// Starts an actor of type `A`; [`Actor::spawn`] in function form.
+///
+/// # Errors
+/// As [`Actor::spawn`].
+pub async fn spawn<A: Actor>(args: A::Args) -> Result<Addr<A>, SpawnError<A::Error>> {
+    start::<A>(args, None).await
+}
+
+/// Creates the process, runs `#[init]` on the caller's task (so spawning costs no extra task
+/// switch, and the caller waits for init as OTP's `start_link` does), links it to `parent` once
+/// init has succeeded, then hands the state to its own task.
+pub(crate) async fn start<A: Actor>(
+    args: A::Args,
+    parent: Option<&Arc<dyn Process>>,
+) -> Result<Addr<A>, SpawnError<A::Error>> {
+    let cell = Cell::<A::Msg>::new(A::MAILBOX);
+    let addr = Addr::<A>::from_cell(cell.clone());
+    if let Some(name) = A::NAME {
+        if let Err(holder) = registry::register_new(name, &addr) {
+            cell.close(ExitReason::Normal);
+            return Err(SpawnError::NameTaken {
+                name: name.to_owned(),
+                holder,
+            });
+        }
+    }
+    let mut ctx = Ctx::new(addr.clone());
+    let init = CatchUnwind {
+        pid: cell.pid(),
+        fut: A::__init(args, &mut ctx),
+    };
+    let state = match init.await {
+        Ok(Ok(state)) => state,
+        Ok(Err(error)) => {
+            cell.close(ExitReason::error(&error));
+            drop(ctx);
+            return Err(SpawnError::Init(error));
+        }
+        Err(message) => {
+            cell.close(ExitReason::Panic(message.as_str().into()));
+            drop(ctx);
+            return Err(SpawnError::Panicked(message));
+        }
+    };
+    if let Some(parent) = parent {
+        let child: Arc<dyn Process> = cell.clone();
+        crate::ctx::link_processes(parent, &child);
+    }
+    let task = ActorTask {
+        cell: cell.clone(),
+        done: false,
+        fut: run(state, ctx),
+    };
+    let handle = tokio::spawn(task);
+    cell.set_abort(handle.abort_handle());
+    Ok(addr)
+}
+
+/// The receive loop. Returns after recording the exit reason and only then drops the state,
+/// so pending deferred replies see the reason (see `Cell::close`).
+async fn run<A: Actor>(mut state: A, mut ctx: Ctx<A>) {
+    let reason = loop {
+        if let Some(reason) = ctx.take_stop() {
+            break reason;
+        }
+        match ctx.next().await {
+            Next::Message(msg) => state.__handle(msg, &mut ctx).await,
+            Next::Signal(Signal::Stop(reason)) => break reason,
+            Next::Signal(Signal::Exit(exit)) => {
+                if A::TRAPS_EXITS {
+                    state.__on_exit(exit, &mut ctx).await;
+                } else if !exit.reason.is_normal() {
+                    break exit.reason;
+                }
+            }
+            Next::Signal(Signal::Down(down)) => state.__on_down(down, &mut ctx).await,
+        }
+    };
+    state.__terminate(&reason, &mut ctx).await;
+    ctx.cell().close(reason);
+    drop(state);
+    drop(ctx);
+}
+
+pin_project! {
+    /// The task of one actor: catches a panic as exit reason `Panic`, and records an exit
+    /// when the task is aborted (kill) or dropped with its runtime.
+    struct ActorTask<M: Send, F> where M: 'static {
+        cell: Arc<Cell<M>>,
+        done: bool,
+        #[pin]
+        fut: F,
+    }
+
+    impl<M: Send, F> PinnedDrop for ActorTask<M, F> where M: 'static {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if !*this.done && this.cell.exit_reason().is_none() {
+                let reason = if this.cell.kill_requested() {
+                    ExitReason::Killed
+                } else {
+                    ExitReason::Shutdown
+                };
+                // The cell is closed before `fut` (and the state in it) is dropped.
+                this.cell.close(reason);
+            }
+        }
+    }
+}
+
+impl<M: Send + 'static, F: Future<Output = ()>> Future for ActorTask<M, F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        if *this.done {
+            return Poll::Ready(());
+        }
+        let pid = this.cell.pid();
+        let fut = this.fut;
+        match catch_unwind(AssertUnwindSafe(|| with_current(pid, || fut.poll(cx)))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(())) => {
+                *this.done = true;
+                Poll::Ready(())
+            }
+            Err(payload) => {
+                let message = panic_message(payload.as_ref());
+                tracing::error!(%pid, panic = %message, "actor panicked");
+                *this.done = true;
+                this.cell.close(ExitReason::Panic(message.into()));
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+pin_project! {
+    /// Runs `#[init]` as the new actor (for `Pid::current`) and turns a panic into an error.
+    struct CatchUnwind<F> {
+        pid: crate::addr::Pid,
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let pid = *this.pid;
+        let fut = this.fut;
+        match catch_unwind(AssertUnwindSafe(|| with_current(pid, || fut.poll(cx)))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}

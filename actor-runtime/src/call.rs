@@ -1,0 +1,203 @@
+//! Request/reply: [`Call`], its timeout, and [`ReplyTo`] for deferred replies.
+//!
+//! A call is one message carrying a one-shot reply slot: the only allocation per call
+//! (guarded by `cargo run -p benches --release`, "call" row).
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use pin_project_lite::pin_project;
+use tokio::sync::oneshot;
+
+use crate::addr::{Pid, Target};
+use crate::error::{CallError, SendError};
+use crate::process::Process;
+use crate::system;
+
+/// The timeout of a call unless overridden with [`Call::timeout`].
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+tokio::task_local! {
+    static CURRENT: Pid;
+}
+
+pub(crate) fn current_pid() -> Option<Pid> {
+    CURRENT.try_with(|pid| *pid).ok()
+}
+
+/// Runs `f` with `pid` as the current actor of this task.
+pub(crate) fn with_current<R>(pid: Pid, f: impl FnOnce() -> R) -> R {
+    CURRENT.sync_scope(pid, f)
+}
+
+/// The reply slot of a call. A `#[handle(call)]` method that takes a `ReplyTo<T>` argument
+/// answers later, from anywhere, with [`ReplyTo::send`]; the caller waits meanwhile.
+///
+/// Dropping it unanswered gives the caller [`CallError::NoReply`] at once.
+pub struct ReplyTo<T> {
+    tx: oneshot::Sender<T>,
+}
+
+impl<T> ReplyTo<T> {
+    /// Answers the call. Returns `false` if the caller is no longer waiting (it timed out);
+    /// such late replies are counted in [`crate::stats`].
+    pub fn send(self, value: T) -> bool {
+        if self.tx.send(value).is_ok() {
+            true
+        } else {
+            system::count_late_reply();
+            false
+        }
+    }
+
+    /// `true` if the caller has stopped waiting (timed out or was cancelled).
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
+impl<T> fmt::Debug for ReplyTo<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplyTo").finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn reply_pair<T>() -> (ReplyTo<T>, oneshot::Receiver<T>) {
+    let (tx, rx) = oneshot::channel();
+    (ReplyTo { tx }, rx)
+}
+
+/// A pending call to an actor, returned by every `#[handle(call)]` client method.
+///
+/// `.await` it for `Result<Reply, CallError>`. Nothing is sent until it is awaited.
+/// [`Call::timeout`] overrides the default of 5 s ([`DEFAULT_CALL_TIMEOUT`]); the timeout covers
+/// waiting for mailbox space and waiting for the reply.
+#[must_use = "a call does nothing until it is awaited"]
+pub struct Call<'a, M, R> {
+    target: &'a Target<M>,
+    msg: M,
+    rx: oneshot::Receiver<R>,
+    timeout: Duration,
+}
+
+impl<'a, M: Send + 'static, R> Call<'a, M, R> {
+    pub(crate) fn new(target: &'a Target<M>, msg: M, rx: oneshot::Receiver<R>) -> Self {
+        Call {
+            target,
+            msg,
+            rx,
+            timeout: DEFAULT_CALL_TIMEOUT,
+        }
+    }
+
+    /// Overrides the timeout of this call.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+impl<M, R> fmt::Debug for Call<'_, M, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call")
+            .field("target", self.target)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, M: Send + 'static, R> IntoFuture for Call<'a, M, R> {
+    type Output = Result<R, CallError>;
+    type IntoFuture = CallFuture<'a, M, R>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        CallFuture {
+            timeout: self.timeout,
+            inner: tokio::time::timeout(
+                self.timeout,
+                Exchange {
+                    target: self.target,
+                    msg: Some(self.msg),
+                    rx: self.rx,
+                },
+            ),
+        }
+    }
+}
+
+pin_project! {
+    /// The future of an awaited [`Call`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct CallFuture<'a, M, R> {
+        #[pin]
+        inner: tokio::time::Timeout<Exchange<'a, M, R>>,
+        timeout: Duration,
+    }
+}
+
+impl<M, R> fmt::Debug for CallFuture<'_, M, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallFuture")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: Send + 'static, R> Future for CallFuture<'_, M, R> {
+    type Output = Result<R, CallError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        match ready!(this.inner.poll(cx)) {
+            Ok(result) => Poll::Ready(result),
+            Err(_elapsed) => Poll::Ready(Err(CallError::Timeout(*this.timeout))),
+        }
+    }
+}
+
+/// Send the request (waiting for space), then wait for the reply.
+struct Exchange<'a, M, R> {
+    target: &'a Target<M>,
+    /// `Some` until the request is in the mailbox.
+    msg: Option<M>,
+    rx: oneshot::Receiver<R>,
+}
+
+// The message and the receiver are moved, never pinned in place.
+impl<M, R> Unpin for Exchange<'_, M, R> {}
+
+impl<M: Send + 'static, R> Future for Exchange<'_, M, R> {
+    type Output = Result<R, CallError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let cell = this.target.cell();
+        if this.msg.is_some() {
+            if current_pid() == Some(cell.pid()) {
+                return Poll::Ready(Err(CallError::CallToSelf(cell.pid())));
+            }
+            match ready!(cell.poll_send(cx, &mut this.msg)) {
+                Ok(()) => {}
+                Err(SendError::Stopped(reason)) => {
+                    return Poll::Ready(Err(CallError::Stopped(reason)));
+                }
+                // `poll_send` waits for space instead of failing.
+                Err(SendError::Full { .. }) => return Poll::Pending,
+            }
+        }
+        match ready!(Pin::new(&mut this.rx).poll(cx)) {
+            Ok(reply) => Poll::Ready(Ok(reply)),
+            // The reply slot was dropped. The cell records its exit reason before it drops
+            // anything that holds a reply slot, so "no reason yet" means the actor is alive
+            // and dropped a deferred reply.
+            Err(_) => Poll::Ready(Err(match cell.exit_reason() {
+                Some(reason) => CallError::Stopped(reason),
+                None => CallError::NoReply,
+            })),
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! The errors the runtime returns. Each one says what happened and what to do about it.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::addr::Pid;
+use crate::exit::ExitReason;
+
+/// A fire-and-forget send (a `#[handle(cast)]` method) did not enqueue its message.
+///
+/// The message was not delivered and is counted in [`crate::stats`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The mailbox holds `capacity` messages already. Retry later, shed the work, or use the
+    /// waiting send ([`Addr::send`](crate::Addr::send)).
+    Full {
+        /// The mailbox capacity.
+        capacity: usize,
+    },
+    /// The actor has stopped; its exit reason is attached.
+    Stopped(ExitReason),
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::Full { capacity } => {
+                write!(
+                    f,
+                    "mailbox full ({capacity} messages): the message was not sent"
+                )
+            }
+            SendError::Stopped(reason) => write!(f, "actor has stopped ({reason})"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// A request/reply (a `#[handle(call)]` method) did not produce a reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallError {
+    /// No reply within the timeout (5 s unless overridden with `.timeout(..)`). The request may
+    /// still be processed; its late reply is discarded and counted.
+    Timeout(Duration),
+    /// The actor was not running when the call was made, or stopped before replying.
+    Stopped(ExitReason),
+    /// The actor dropped the [`ReplyTo`](crate::ReplyTo) of a deferred call without answering.
+    NoReply,
+    /// An actor called itself; it would wait forever for its own reply.
+    CallToSelf(Pid),
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Timeout(d) => write!(f, "no reply within {d:?}"),
+            CallError::Stopped(reason) => write!(f, "actor stopped before replying ({reason})"),
+            CallError::NoReply => f.write_str("actor dropped the reply without answering"),
+            CallError::CallToSelf(pid) => write!(
+                f,
+                "actor {pid} called itself and would deadlock; handle the work inline or cast to yourself"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
+/// Starting an actor failed.
+#[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpawnError<E> {
+    /// The actor's `#[init]` returned this error.
+    Init(E),
+    /// The actor's `#[init]` panicked; the text is the panic message.
+    Panicked(String),
+    /// The name in `#[actor(name = "...")]` is taken by another running actor.
+    NameTaken {
+        /// The name.
+        name: String,
+        /// Its current holder.
+        holder: Pid,
+    },
+}
+
+impl<E: fmt::Display> fmt::Display for SpawnError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::Init(e) => write!(f, "actor init failed: {e}"),
+            SpawnError::Panicked(msg) => write!(f, "actor init panicked: {msg}"),
+            SpawnError::NameTaken { name, holder } => {
+                write!(f, "name `{name}` is already registered by {holder}")
+            }
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> std::error::Error for SpawnError<E> {}

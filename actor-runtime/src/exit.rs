@@ -1,0 +1,102 @@
+//! Why actors stop, and the signals that tell others about it.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::addr::Pid;
+
+/// Why an actor stopped.
+///
+/// Links propagate every reason except [`ExitReason::Normal`]: a linked actor that does not trap
+/// exits stops with the same reason. Supervisors (and `transient` children) treat
+/// [`ExitReason::Normal`] and [`ExitReason::Shutdown`] as orderly and everything else as a crash;
+/// see [`ExitReason::is_abnormal`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ExitReason {
+    /// The actor finished its work: [`Ctx::stop`](crate::Ctx::stop) or [`Addr::stop`](crate::Addr::stop).
+    Normal,
+    /// The actor was asked to shut down by its owner or by the node.
+    Shutdown,
+    /// The actor was killed: [`Addr::kill`](crate::Addr::kill) or an untrappable exit signal. Its
+    /// `#[terminate]` hook did not run.
+    Killed,
+    /// A handler (or a hook) panicked; the text is the panic message.
+    Panic(Arc<str>),
+    /// The actor stopped itself with an error: [`Ctx::stop_with`](crate::Ctx::stop_with).
+    Error(Arc<str>),
+    /// The connection to the actor's node was lost.
+    NoConnection,
+    /// The actor did not exist (or had already stopped) when it was linked or monitored.
+    NoProc,
+}
+
+impl ExitReason {
+    /// An [`ExitReason::Error`] carrying `message`.
+    pub fn error(message: impl fmt::Display) -> Self {
+        ExitReason::Error(message.to_string().into())
+    }
+
+    /// `true` for every reason except [`Normal`](ExitReason::Normal) and
+    /// [`Shutdown`](ExitReason::Shutdown): the reasons a supervisor counts as a crash.
+    #[must_use]
+    pub fn is_abnormal(&self) -> bool {
+        !matches!(self, ExitReason::Normal | ExitReason::Shutdown)
+    }
+
+    /// `true` only for [`ExitReason::Normal`]: the one reason links do not propagate.
+    #[must_use]
+    pub fn is_normal(&self) -> bool {
+        matches!(self, ExitReason::Normal)
+    }
+}
+
+impl fmt::Display for ExitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExitReason::Normal => f.write_str("normal"),
+            ExitReason::Shutdown => f.write_str("shutdown"),
+            ExitReason::Killed => f.write_str("killed"),
+            ExitReason::Panic(msg) => write!(f, "panic: {msg}"),
+            ExitReason::Error(msg) => write!(f, "error: {msg}"),
+            ExitReason::NoConnection => f.write_str("no connection"),
+            ExitReason::NoProc => f.write_str("no such actor"),
+        }
+    }
+}
+
+/// An exit signal from a linked actor, delivered to the `#[on_exit]` hook of an actor that
+/// traps exits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exit {
+    /// The actor that exited (or that sent the signal with [`Ctx::exit`](crate::Ctx::exit)).
+    pub from: Pid,
+    /// Why.
+    pub reason: ExitReason,
+}
+
+/// Identifies one monitor, as returned by [`Ctx::monitor`](crate::Ctx::monitor).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MonitorRef(pub(crate) u64);
+
+/// The notification a monitor delivers, to the `#[on_down]` hook, when the monitored actor stops.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Down {
+    /// The monitor that fired.
+    pub monitor: MonitorRef,
+    /// The actor that stopped.
+    pub pid: Pid,
+    /// Why it stopped; [`ExitReason::NoProc`] if it was already gone when the monitor was set.
+    pub reason: ExitReason,
+}
+
+/// What travels on an actor's system lane, ahead of its user messages.
+#[derive(Debug)]
+pub(crate) enum Signal {
+    /// Stop after the current handler, running `#[terminate]`.
+    Stop(ExitReason),
+    /// An exit signal from a link or from [`Ctx::exit`](crate::Ctx::exit).
+    Exit(Exit),
+    /// A monitored actor stopped.
+    Down(Down),
+}

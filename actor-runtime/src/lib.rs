@@ -1,0 +1,108 @@
+//! A typed Erlang/OTP for Rust.
+//!
+//! Annotate a struct and its `impl` with [`#[actor]`](macro@actor); mark methods
+//! `#[handle(call)]` (request/reply) or `#[handle(cast)]` (fire-and-forget). The macro generates
+//! the message enum and a typed client, so the actor's handlers become methods on its
+//! [`Addr`]:
+//!
+//! ```
+//! use actor_runtime::prelude::*;
+//!
+//! #[actor]
+//! struct Counter {
+//!     count: u64,
+//! }
+//!
+//! #[actor]
+//! impl Counter {
+//!     #[init]
+//!     fn init(start: u64) -> Self {
+//!         Counter { count: start }
+//!     }
+//!
+//!     /// Adds `n`.
+//!     #[handle(cast)]
+//!     fn add(&mut self, n: u64) {
+//!         self.count += n;
+//!     }
+//!
+//!     /// The current count.
+//!     #[handle(call)]
+//!     fn get(&self) -> u64 {
+//!         self.count
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let counter = Counter::spawn(40).await?;
+//! counter.add(2)?;
+//! assert_eq!(counter.get().await?, 42);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The runtime gives these actors OTP semantics on tokio: bounded mailboxes that never drop
+//! silently, calls with timeouts that fail fast when the callee dies, links, monitors, a
+//! system lane for signals, panic isolation, a typed registry and timers.
+
+mod actor;
+mod addr;
+mod call;
+mod ctx;
+mod error;
+mod exit;
+mod mailbox;
+mod process;
+pub mod registry;
+mod system;
+mod timer;
+
+pub use actor::{Actor, DEFAULT_MAILBOX, HandlesDown, spawn};
+pub use actor_macros::actor;
+pub use addr::{Addr, Pid, Rejected};
+pub use call::{Call, CallFuture, DEFAULT_CALL_TIMEOUT, ReplyTo};
+pub use ctx::Ctx;
+pub use error::{CallError, SendError, SpawnError};
+pub use exit::{Down, Exit, ExitReason, MonitorRef};
+pub use process::MailboxStats;
+pub use registry::RegistryError;
+pub use system::{ShutdownReport, Stats, actor_count, shutdown, stats};
+pub use timer::TimerRef;
+
+/// The names most programs need: `use actor_runtime::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        Actor, Addr, CallError, Ctx, Down, Exit, ExitReason, MonitorRef, Pid, ReplyTo, SendError,
+        SpawnError, actor,
+    };
+}
+
+/// What generated code uses. Not a public API: it changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::actor::ActorOptions;
+    pub use crate::addr::{Client, Target};
+    pub use crate::call::Call;
+
+    /// Every argument of a handler travels in a message between tasks.
+    #[diagnostic::on_unimplemented(
+        message = "handler argument type `{Self}` cannot be sent to another actor",
+        label = "this type is not `Send + 'static`",
+        note = "message arguments cross tasks and threads: use an owned, `Send` type (e.g. `Arc` instead of `Rc`, `String` instead of `&str`)"
+    )]
+    pub trait MessageArg: Send + 'static {}
+    impl<T: Send + 'static> MessageArg for T {}
+
+    /// Every reply travels back to the caller's task.
+    #[diagnostic::on_unimplemented(
+        message = "reply type `{Self}` cannot be sent back to the caller",
+        label = "this type is not `Send + 'static`",
+        note = "replies cross tasks and threads: return an owned, `Send` type"
+    )]
+    pub trait MessageReply: Send + 'static {}
+    impl<T: Send + 'static> MessageReply for T {}
+
+    pub const fn assert_arg<T: MessageArg + ?Sized>() {}
+    pub const fn assert_reply<T: MessageReply + ?Sized>() {}
+}

@@ -1,0 +1,87 @@
+//! Timers: a message to an actor after a delay or at an interval.
+
+use std::fmt;
+use std::time::Duration;
+
+use tokio::task::AbortHandle;
+use tokio::time::MissedTickBehavior;
+
+use crate::actor::Actor;
+use crate::addr::Addr;
+use crate::error::SendError;
+use crate::system;
+
+/// A running timer, returned by [`Ctx::send_after`](crate::Ctx::send_after) and
+/// [`Ctx::interval`](crate::Ctx::interval).
+pub struct TimerRef {
+    handle: AbortHandle,
+}
+
+impl TimerRef {
+    pub(crate) fn new(handle: AbortHandle) -> Self {
+        TimerRef { handle }
+    }
+
+    /// Cancels the timer. A message it already sent stays in the mailbox.
+    pub fn cancel(&self) {
+        self.handle.abort();
+    }
+
+    /// `true` once a one-shot timer has fired or any timer was cancelled.
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        self.handle.is_finished()
+    }
+}
+
+impl fmt::Debug for TimerRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimerRef")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+fn record(result: Result<(), SendError>) -> bool {
+    match result {
+        Ok(()) => true,
+        Err(SendError::Full { .. }) => {
+            system::count_timer_miss();
+            true
+        }
+        Err(_) => {
+            system::count_timer_miss();
+            false
+        }
+    }
+}
+
+pub(crate) fn once<A, F>(addr: Addr<A>, delay: Duration, send: F) -> AbortHandle
+where
+    A: Actor,
+    F: FnOnce(&Addr<A>) -> Result<(), SendError> + Send + 'static,
+{
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        record(send(&addr));
+    })
+    .abort_handle()
+}
+
+pub(crate) fn every<A, F>(addr: Addr<A>, period: Duration, mut send: F) -> AbortHandle
+where
+    A: Actor,
+    F: FnMut(&Addr<A>) -> Result<(), SendError> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if !record(send(&addr)) {
+                break;
+            }
+        }
+    })
+    .abort_handle()
+}
