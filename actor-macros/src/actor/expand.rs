@@ -91,7 +91,7 @@ pub(crate) fn impl_item(cx: Ctxt, model: &ActorImpl) -> TokenStream {
         }
     });
     let phantom_arm = (!type_params.is_empty()).then(|| {
-        quote! { Self::__ActorPhantom(never, _) => match *never {}, }
+        quote! { Self::__ActorPhantom(never, _) => match never {}, }
     });
     let phantom_handle_arm = (!type_params.is_empty()).then(|| {
         quote! { #msg::__ActorPhantom(never, _) => match never {}, }
@@ -117,7 +117,7 @@ pub(crate) fn impl_item(cx: Ctxt, model: &ActorImpl) -> TokenStream {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 #[allow(unused_imports)]
                 use ::core::fmt::Write as _;
-                match self {
+                match *self {
                     #(#debug_arms)*
                     #phantom_arm
                 }
