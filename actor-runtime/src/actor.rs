@@ -199,14 +199,14 @@ async fn run<A: Actor>(mut state: A, mut ctx: Ctx<A>) {
 pin_project! {
     /// The task of one actor: catches a panic as exit reason `Panic`, and records an exit
     /// when the task is aborted (kill) or dropped with its runtime.
-    struct ActorTask<M: Send, F> where M: 'static {
+    struct ActorTask<M, F> where M: Send, M: 'static {
         cell: Arc<Cell<M>>,
         done: bool,
         #[pin]
         fut: F,
     }
 
-    impl<M: Send, F> PinnedDrop for ActorTask<M, F> where M: 'static {
+    impl<M, F> PinnedDrop for ActorTask<M, F> where M: Send, M: 'static {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if !*this.done && this.cell.exit_reason().is_none() {

@@ -1,7 +1,8 @@
 //! Generated code must compile when the user shadows prelude names, and must be clean under
 //! `deny(warnings)` and `clippy::pedantic`.
 #![deny(warnings, clippy::pedantic)]
-#![allow(dead_code)]
+// The two allowed lints concern the hand-written handler bodies below, not generated code.
+#![allow(dead_code, clippy::unused_self, clippy::unused_async)]
 
 mod shadowing {
     // Shadow every prelude name generated code could pick up by accident.

@@ -598,7 +598,7 @@ fn parse_init(cx: &mut Ctxt, f: &ImplItemFn) -> Option<Init> {
         }
         ReturnType::Type(_, ty) => match result_error(ty) {
             ResultShape::NotResult => None,
-            ResultShape::Error(e) => Some(e),
+            ResultShape::Error(e) => Some(*e),
             ResultShape::Unsupported => {
                 cx.error_spanned_by(
                     ty,
@@ -620,7 +620,7 @@ fn parse_init(cx: &mut Ctxt, f: &ImplItemFn) -> Option<Init> {
 
 enum ResultShape {
     NotResult,
-    Error(Type),
+    Error(Box<Type>),
     Unsupported,
 }
 
@@ -636,7 +636,7 @@ fn result_error(ty: &Type) -> ResultShape {
     }
     match &last.arguments {
         PathArguments::AngleBracketed(a) if a.args.len() == 2 => match a.args.last() {
-            Some(GenericArgument::Type(e)) => ResultShape::Error(e.clone()),
+            Some(GenericArgument::Type(e)) => ResultShape::Error(Box::new(e.clone())),
             _ => ResultShape::Unsupported,
         },
         _ => ResultShape::Unsupported,
