@@ -6,13 +6,14 @@
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use pin_project_lite::pin_project;
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use crate::addr::{Pid, Target};
+use crate::deadline::{self, Registration};
 use crate::error::{CallError, SendError};
 use crate::process::Process;
 use crate::system;
@@ -116,61 +117,68 @@ impl<'a, M: Send + 'static, R> IntoFuture for Call<'a, M, R> {
 
     fn into_future(self) -> Self::IntoFuture {
         CallFuture {
+            target: self.target,
+            msg: Some(self.msg),
+            rx: self.rx,
             timeout: self.timeout,
-            inner: tokio::time::timeout(
-                self.timeout,
-                Exchange {
-                    target: self.target,
-                    msg: Some(self.msg),
-                    rx: self.rx,
-                },
-            ),
+            deadline: None,
         }
     }
 }
 
-pin_project! {
-    /// The future of an awaited [`Call`].
-    #[must_use = "futures do nothing unless polled"]
-    pub struct CallFuture<'a, M, R> {
-        #[pin]
-        inner: tokio::time::Timeout<Exchange<'a, M, R>>,
-        timeout: Duration,
-    }
+/// The future of an awaited [`Call`]: sends the request (waiting for mailbox space), then
+/// waits for the reply, until the deadline.
+#[must_use = "futures do nothing unless polled"]
+pub struct CallFuture<'a, M, R> {
+    target: &'a Target<M>,
+    /// `Some` until the request is in the mailbox.
+    msg: Option<M>,
+    rx: oneshot::Receiver<R>,
+    timeout: Duration,
+    /// Set at the first poll that has to wait: the timeout counts from there.
+    deadline: Option<(Instant, Option<Registration>)>,
 }
 
 impl<M, R> fmt::Debug for CallFuture<'_, M, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CallFuture")
+            .field("target", self.target)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
 }
 
-impl<M: Send + 'static, R> Future for CallFuture<'_, M, R> {
-    type Output = Result<R, CallError>;
+// The message and the receiver are moved, never pinned in place.
+impl<M, R> Unpin for CallFuture<'_, M, R> {}
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        match ready!(this.inner.poll(cx)) {
-            Ok(result) => Poll::Ready(result),
-            Err(_elapsed) => Poll::Ready(Err(CallError::Timeout(*this.timeout))),
+impl<M: Send + 'static, R> CallFuture<'_, M, R> {
+    /// Called whenever the call has to wait: arms the deadline the first time, fails it once
+    /// it has passed.
+    fn wait(&mut self, cx: &mut Context<'_>) -> Poll<Result<R, CallError>> {
+        match &self.deadline {
+            None => {
+                let now = Instant::now();
+                // A timeout too large to represent never fires.
+                let registration = now
+                    .checked_add(self.timeout)
+                    .map(|at| (at, Some(deadline::register(at, cx.waker()))));
+                self.deadline = Some(registration.unwrap_or((now, None)));
+                Poll::Pending
+            }
+            Some((at, Some(registration))) => {
+                if Instant::now() >= *at {
+                    Poll::Ready(Err(CallError::Timeout(self.timeout)))
+                } else {
+                    registration.update(cx.waker());
+                    Poll::Pending
+                }
+            }
+            Some((_, None)) => Poll::Pending,
         }
     }
 }
 
-/// Send the request (waiting for space), then wait for the reply.
-struct Exchange<'a, M, R> {
-    target: &'a Target<M>,
-    /// `Some` until the request is in the mailbox.
-    msg: Option<M>,
-    rx: oneshot::Receiver<R>,
-}
-
-// The message and the receiver are moved, never pinned in place.
-impl<M, R> Unpin for Exchange<'_, M, R> {}
-
-impl<M: Send + 'static, R> Future for Exchange<'_, M, R> {
+impl<M: Send + 'static, R> Future for CallFuture<'_, M, R> {
     type Output = Result<R, CallError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -180,24 +188,25 @@ impl<M: Send + 'static, R> Future for Exchange<'_, M, R> {
             if current_pid() == Some(cell.pid()) {
                 return Poll::Ready(Err(CallError::CallToSelf(cell.pid())));
             }
-            match ready!(cell.poll_send(cx, &mut this.msg)) {
-                Ok(()) => {}
-                Err(SendError::Stopped(reason)) => {
+            match cell.poll_send(cx, &mut this.msg) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(SendError::Stopped(reason))) => {
                     return Poll::Ready(Err(CallError::Stopped(reason)));
                 }
                 // `poll_send` waits for space instead of failing.
-                Err(SendError::Full { .. }) => return Poll::Pending,
+                Poll::Ready(Err(SendError::Full { .. })) | Poll::Pending => return this.wait(cx),
             }
         }
-        match ready!(Pin::new(&mut this.rx).poll(cx)) {
-            Ok(reply) => Poll::Ready(Ok(reply)),
+        match Pin::new(&mut this.rx).poll(cx) {
+            Poll::Ready(Ok(reply)) => Poll::Ready(Ok(reply)),
             // The reply slot was dropped. The cell records its exit reason before it drops
             // anything that holds a reply slot, so "no reason yet" means the actor is alive
             // and dropped a deferred reply.
-            Err(_) => Poll::Ready(Err(match cell.exit_reason() {
+            Poll::Ready(Err(_)) => Poll::Ready(Err(match cell.exit_reason() {
                 Some(reason) => CallError::Stopped(reason),
                 None => CallError::NoReply,
             })),
+            Poll::Pending => this.wait(cx),
         }
     }
 }

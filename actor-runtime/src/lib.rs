@@ -50,6 +50,7 @@ mod actor;
 mod addr;
 mod call;
 mod ctx;
+mod deadline;
 mod error;
 mod exit;
 mod mailbox;

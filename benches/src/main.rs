@@ -1,1 +1,388 @@
-fn main() {}
+//! The benchmark harness: actor-runtime beside raw tokio channels, measured in the same run.
+//!
+//! `cargo run -p benches --release` prints one table:
+//! - tell: 1,000,000 casts to one actor, until all are processed (messages per second);
+//! - call: 100,000 sequential request/reply round trips (median and p99);
+//! - spawn: 100,000 idle actors (time per spawn and resident memory per actor).
+//!
+//! Each measurement runs in its own child process (so one phase's freed memory cannot hide
+//! another's growth) and is repeated; the table shows medians and the ratio to the baseline.
+//! Options: `--quick` (fewer repetitions and smaller counts, for CI smoke runs).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use actor_runtime::prelude::*;
+use tokio::sync::{mpsc, oneshot};
+
+const TELLS: u64 = 1_000_000;
+const CALLS: usize = 100_000;
+const ACTORS: usize = 100_000;
+const CAPACITY: usize = 1024;
+
+#[actor(mailbox = 1024)]
+struct Counter {
+    total: u64,
+}
+
+#[actor]
+impl Counter {
+    #[init]
+    fn init() -> Self {
+        Counter { total: 0 }
+    }
+
+    #[handle(cast)]
+    fn add(&mut self, n: u64) {
+        self.total += n;
+    }
+
+    #[handle(call)]
+    fn echo(&mut self, n: u64) -> u64 {
+        self.total += 1;
+        n
+    }
+
+    #[handle(call)]
+    fn total(&self) -> u64 {
+        self.total
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(
+            std::env::var("WT")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(2),
+        )
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// Messages per second.
+fn tell_ours(n: u64) -> f64 {
+    runtime().block_on(async move {
+        let counter = Counter::spawn(()).await.expect("spawn");
+        let started = Instant::now();
+        let producer = {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                for i in 0..n {
+                    counter.send(CounterMsg::Add { n: i }).await.expect("alive");
+                }
+            })
+        };
+        producer.await.expect("producer");
+        let total = counter.total().await.expect("total");
+        let elapsed = started.elapsed();
+        assert_eq!(total, n * (n - 1) / 2);
+        per_second(n, elapsed)
+    })
+}
+
+fn tell_tokio(n: u64) -> f64 {
+    runtime().block_on(async move {
+        let (tx, mut rx) = mpsc::channel::<u64>(CAPACITY);
+        let (done_tx, done_rx) = oneshot::channel();
+        tokio::spawn(async move {
+            let mut total = 0u64;
+            let mut seen = 0;
+            while let Some(v) = rx.recv().await {
+                total += v;
+                seen += 1;
+                if seen == n {
+                    break;
+                }
+            }
+            let _ = done_tx.send(total);
+        });
+        let started = Instant::now();
+        tokio::spawn(async move {
+            for i in 0..n {
+                tx.send(i).await.expect("alive");
+            }
+        })
+        .await
+        .expect("producer");
+        let total = done_rx.await.expect("consumer");
+        let elapsed = started.elapsed();
+        assert_eq!(total, n * (n - 1) / 2);
+        per_second(n, elapsed)
+    })
+}
+
+/// (median ns, p99 ns) of sequential round trips, measured from a task on the runtime.
+fn call_ours(n: usize) -> (f64, f64) {
+    runtime().block_on(async move {
+        let counter = Counter::spawn(()).await.expect("spawn");
+        if std::env::var("ANCHOR").is_ok() {
+            tokio::spawn(async {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            });
+        }
+        tokio::spawn(async move {
+            let mut samples = Vec::with_capacity(n);
+            for i in 0..n as u64 {
+                let t = Instant::now();
+                let v = counter.echo(i).await.expect("reply");
+                samples.push(t.elapsed());
+                assert_eq!(v, i);
+            }
+            percentiles(&mut samples)
+        })
+        .await
+        .expect("caller")
+    })
+}
+
+fn call_tokio(n: usize) -> (f64, f64) {
+    runtime().block_on(async move {
+        let (tx, mut rx) = mpsc::channel::<(u64, oneshot::Sender<u64>)>(CAPACITY);
+        tokio::spawn(async move {
+            let mut total = 0u64;
+            while let Some((v, reply)) = rx.recv().await {
+                total += 1;
+                let _ = reply.send(v);
+            }
+            total
+        });
+        tokio::spawn(async move {
+            let mut samples = Vec::with_capacity(n);
+            for i in 0..n as u64 {
+                let t = Instant::now();
+                let (reply, answer) = oneshot::channel();
+                tx.send((i, reply)).await.expect("server alive");
+                let v = if std::env::var("TBASE").is_ok() {
+                    tokio::time::timeout(Duration::from_secs(5), answer)
+                        .await
+                        .expect("t")
+                        .expect("reply")
+                } else {
+                    answer.await.expect("reply")
+                };
+                samples.push(t.elapsed());
+                assert_eq!(v, i);
+            }
+            percentiles(&mut samples)
+        })
+        .await
+        .expect("caller")
+    })
+}
+
+/// (ns per spawn, bytes resident per idle actor).
+fn spawn_ours(n: usize) -> (f64, f64) {
+    runtime().block_on(async move {
+        tokio::spawn(async move {
+            let mut addrs = Vec::with_capacity(n);
+            let before = rss_bytes();
+            let started = Instant::now();
+            for _ in 0..n {
+                addrs.push(Counter::spawn(()).await.expect("spawn"));
+            }
+            let elapsed = started.elapsed();
+            // Let every actor reach its idle receive before measuring.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let grown = rss_bytes().saturating_sub(before);
+            for a in &addrs {
+                assert!(a.is_alive());
+            }
+            (nanos_each(elapsed, n), grown as f64 / n as f64)
+        })
+        .await
+        .expect("spawner")
+    })
+}
+
+fn spawn_tokio(n: usize) -> (f64, f64) {
+    runtime().block_on(async move {
+        tokio::spawn(async move {
+            let mut senders = Vec::with_capacity(n);
+            let before = rss_bytes();
+            let started = Instant::now();
+            for _ in 0..n {
+                let (tx, mut rx) = mpsc::channel::<(u64, oneshot::Sender<u64>)>(CAPACITY);
+                tokio::spawn(async move {
+                    let mut total = 0;
+                    while let Some((v, reply)) = rx.recv().await {
+                        total += v;
+                        let _ = reply.send(total);
+                    }
+                });
+                senders.push(tx);
+            }
+            let elapsed = started.elapsed();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let grown = rss_bytes().saturating_sub(before);
+            for s in &senders {
+                assert!(!s.is_closed());
+            }
+            (nanos_each(elapsed, n), grown as f64 / n as f64)
+        })
+        .await
+        .expect("spawner")
+    })
+}
+
+fn rss_bytes() -> u64 {
+    // Second field of /proc/self/statm: resident pages.
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+fn per_second(n: u64, elapsed: Duration) -> f64 {
+    n as f64 / elapsed.as_secs_f64()
+}
+
+fn nanos_each(elapsed: Duration, n: usize) -> f64 {
+    elapsed.as_nanos() as f64 / n as f64
+}
+
+fn percentiles(samples: &mut [Duration]) -> (f64, f64) {
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize].as_nanos() as f64;
+    (at(0.5), at(0.99))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Runs one phase in this process and prints its numbers on one line.
+fn run_phase(phase: &str, quick: bool) {
+    let scale = if quick { 10 } else { 1 };
+    let out = match phase {
+        "tell-ours" => format!("{}", tell_ours(TELLS / scale)),
+        "tell-tokio" => format!("{}", tell_tokio(TELLS / scale)),
+        "call-ours" => {
+            let (m, p) = call_ours(CALLS / scale as usize);
+            format!("{m} {p}")
+        }
+        "call-tokio" => {
+            let (m, p) = call_tokio(CALLS / scale as usize);
+            format!("{m} {p}")
+        }
+        "spawn-ours" => {
+            let (t, b) = spawn_ours(ACTORS / scale as usize);
+            format!("{t} {b}")
+        }
+        "spawn-tokio" => {
+            let (t, b) = spawn_tokio(ACTORS / scale as usize);
+            format!("{t} {b}")
+        }
+        other => {
+            eprintln!("unknown phase `{other}`");
+            std::process::exit(2);
+        }
+    };
+    println!("{out}");
+}
+
+/// Runs `phase` in a child process `reps` times; returns each run's numbers.
+fn measure(phase: &str, reps: usize, quick: bool) -> Vec<Vec<f64>> {
+    let exe = std::env::current_exe().expect("own executable");
+    (0..reps)
+        .map(|rep| {
+            eprint!("\r  {phase:<12} run {}/{reps}   ", rep + 1);
+            let mut cmd = Command::new(&exe);
+            cmd.arg("--phase").arg(phase);
+            if quick {
+                cmd.arg("--quick");
+            }
+            let output = cmd.output().expect("run phase");
+            if !output.status.success() {
+                eprintln!(
+                    "\nphase {phase} failed:\n{}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                std::process::exit(1);
+            }
+            String::from_utf8_lossy(&output.stdout)
+                .split_whitespace()
+                .map(|x| x.parse().expect("number"))
+                .collect()
+        })
+        .collect()
+}
+
+fn column(runs: &[Vec<f64>], i: usize) -> f64 {
+    median(runs.iter().map(|r| r[i]).collect())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    if let Some(at) = args.iter().position(|a| a == "--phase") {
+        run_phase(args.get(at + 1).map_or("", String::as_str), quick);
+        return;
+    }
+    let reps = if quick { 1 } else { 5 };
+    eprintln!("measuring ({reps} runs per phase, medians; 2 tokio worker threads)");
+    let tell_ours = measure("tell-ours", reps, quick);
+    let tell_tokio = measure("tell-tokio", reps, quick);
+    let call_ours = measure("call-ours", reps, quick);
+    let call_tokio = measure("call-tokio", reps, quick);
+    let spawn_ours = measure("spawn-ours", reps.min(3), quick);
+    let spawn_tokio = measure("spawn-tokio", reps.min(3), quick);
+    eprintln!("\r{:40}", "");
+
+    let row = |name: &str, ours: f64, base: f64, unit: &str, higher_is_better: bool| {
+        let ratio = ours / base;
+        let note = if higher_is_better {
+            "x throughput"
+        } else {
+            "x cost"
+        };
+        println!("{name:<28} {ours:>14.1} {base:>14.1}  {unit:<8} {ratio:>6.2}{note}");
+    };
+    println!(
+        "{:<28} {:>14} {:>14}  {:<8} {:>6}",
+        "measure", "actor-runtime", "raw tokio", "unit", "ratio"
+    );
+    row(
+        "tell throughput",
+        column(&tell_ours, 0) / 1e6,
+        column(&tell_tokio, 0) / 1e6,
+        "M msg/s",
+        true,
+    );
+    row(
+        "call round trip, median",
+        column(&call_ours, 0),
+        column(&call_tokio, 0),
+        "ns",
+        false,
+    );
+    row(
+        "call round trip, p99",
+        column(&call_ours, 1),
+        column(&call_tokio, 1),
+        "ns",
+        false,
+    );
+    row(
+        "spawn, per actor",
+        column(&spawn_ours, 0),
+        column(&spawn_tokio, 0),
+        "ns",
+        false,
+    );
+    row(
+        "resident memory, per idle",
+        column(&spawn_ours, 1),
+        column(&spawn_tokio, 1),
+        "bytes",
+        false,
+    );
+}
