@@ -14,7 +14,7 @@ use crate::call::with_current;
 use crate::ctx::Ctx;
 use crate::error::SpawnError;
 use crate::exit::{Down, Exit, ExitReason, Signal};
-use crate::process::{Cell, Next, Process};
+use crate::process::{Cell, Dormant, Next, Process};
 use crate::registry;
 
 /// The mailbox capacity of an actor that does not set `#[actor(mailbox = N)]`.
@@ -160,14 +160,36 @@ pub(crate) async fn start<A: Actor>(
         let child: Arc<dyn Process> = cell.clone();
         crate::ctx::link_processes(parent, &child);
     }
-    let task = ActorTask {
-        cell: cell.clone(),
-        done: false,
-        fut: run(state, ctx),
-    };
-    let handle = tokio::spawn(task);
-    cell.set_abort(handle.abort_handle());
+    cell.set_dormant(Box::new(Starter {
+        state,
+        ctx,
+        runtime: tokio::runtime::Handle::current(),
+    }));
     Ok(addr)
+}
+
+/// A started actor waiting for its first message (see `Dormant`).
+struct Starter<A: Actor> {
+    state: A,
+    ctx: Ctx<A>,
+    /// The runtime that spawned the actor, so a sender outside it can still start it.
+    runtime: tokio::runtime::Handle,
+}
+
+impl<A: Actor> Dormant for Starter<A> {
+    fn start(self: Box<Self>) -> tokio::task::AbortHandle {
+        let Starter {
+            state,
+            ctx,
+            runtime,
+        } = *self;
+        let task = ActorTask {
+            cell: ctx.cell().clone(),
+            done: false,
+            fut: run(state, ctx),
+        };
+        runtime.spawn(task).abort_handle()
+    }
 }
 
 /// The receive loop. Returns after recording the exit reason and only then drops the state,

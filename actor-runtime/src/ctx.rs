@@ -21,10 +21,17 @@ pub struct Ctx<A: Actor> {
     addr: Addr<A>,
     /// The batch of messages taken from the mailbox and not yet handled.
     batch: VecDeque<A::Msg>,
-    stop: Option<ExitReason>,
-    timers: Vec<AbortHandle>,
     /// Messages handled since the task last yielded to the scheduler.
     streak: u32,
+    /// A pending stop and the running timers: rare, so boxed to keep idle actors small
+    /// (guarded by the "memory per idle" rows of `cargo run -p benches --release`).
+    extra: Option<Box<Extra>>,
+}
+
+#[derive(Default)]
+struct Extra {
+    stop: Option<ExitReason>,
+    timers: Vec<AbortHandle>,
 }
 
 /// After this many messages in a row, the actor yields so that one busy actor cannot starve
@@ -36,9 +43,8 @@ impl<A: Actor> Ctx<A> {
         Ctx {
             addr,
             batch: VecDeque::new(),
-            stop: None,
-            timers: Vec::new(),
             streak: 0,
+            extra: None,
         }
     }
 
@@ -51,7 +57,11 @@ impl<A: Actor> Ctx<A> {
     }
 
     pub(crate) fn take_stop(&mut self) -> Option<ExitReason> {
-        self.stop.take()
+        self.extra.as_mut()?.stop.take()
+    }
+
+    fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
     }
 
     pub(crate) async fn next(&mut self) -> Next<A::Msg> {
@@ -90,7 +100,7 @@ impl<A: Actor> Ctx<A> {
     /// Stops this actor with `reason` once the current handler returns. Linked actors that do
     /// not trap exits stop too unless `reason` is [`ExitReason::Normal`].
     pub fn stop_with(&mut self, reason: ExitReason) {
-        self.stop.get_or_insert(reason);
+        self.extra().stop.get_or_insert(reason);
     }
 
     /// Starts an actor that is not linked to this one.
@@ -195,16 +205,19 @@ impl<A: Actor> Ctx<A> {
     }
 
     fn track(&mut self, handle: AbortHandle) -> TimerRef {
-        self.timers.retain(|t| !t.is_finished());
-        self.timers.push(handle.clone());
+        let timers = &mut self.extra().timers;
+        timers.retain(|t| !t.is_finished());
+        timers.push(handle.clone());
         TimerRef::new(handle)
     }
 }
 
 impl<A: Actor> Drop for Ctx<A> {
     fn drop(&mut self) {
-        for t in &self.timers {
-            t.abort();
+        if let Some(extra) = &self.extra {
+            for t in &extra.timers {
+                t.abort();
+            }
         }
     }
 }

@@ -41,20 +41,40 @@ pub(crate) trait Process: Send + Sync {
 /// A link or monitor target held weakly, so relations never keep a dead process alive.
 type Peer = (Pid, Weak<dyn Process>);
 
-#[derive(Debug)]
-struct Inner<M> {
-    lanes: Lanes<M>,
-    /// `Some` once the actor has stopped.
-    exit: Option<ExitReason>,
+/// An actor that has not been scheduled yet: its state waits here until the first message
+/// or signal arrives, so an actor that was spawned and never used costs no task.
+pub(crate) trait Dormant: Send {
+    /// Spawns the actor's task; returns the handle that can abort it.
+    fn start(self: Box<Self>) -> AbortHandle;
+}
+
+/// Links, monitors and the registered name: most actors have none, so they live in a box
+/// allocated on first use.
+#[derive(Default)]
+struct Relations {
     links: Vec<Peer>,
     /// Monitors other processes hold on this one.
     watchers: Vec<(MonitorRef, Weak<dyn Process>)>,
     /// Monitors this process holds on others, removed from them when it stops.
     monitoring: Vec<(MonitorRef, Peer)>,
+    name: Option<Arc<str>>,
+}
+
+struct Inner<M> {
+    lanes: Lanes<M>,
+    /// `Some` once the actor has stopped.
+    exit: Option<ExitReason>,
+    relations: Option<Box<Relations>>,
+    dormant: Option<Box<dyn Dormant>>,
     abort: Option<AbortHandle>,
     kill_requested: bool,
-    name: Option<Arc<str>>,
     refused: u64,
+}
+
+impl<M> Inner<M> {
+    fn relations(&mut self) -> &mut Relations {
+        self.relations.get_or_insert_with(Box::default)
+    }
 }
 
 /// One actor's shared state. `M` is the actor's message type.
@@ -107,12 +127,10 @@ impl<M: Send + 'static> Cell<M> {
             inner: Mutex::new(Inner {
                 lanes: Lanes::new(),
                 exit: None,
-                links: Vec::new(),
-                watchers: Vec::new(),
-                monitoring: Vec::new(),
+                relations: None,
+                dormant: None,
                 abort: None,
                 kill_requested: false,
-                name: None,
                 refused: 0,
             }),
         });
@@ -142,10 +160,9 @@ impl<M: Send + 'static> Cell<M> {
         }
         match inner.lanes.push(msg, self.capacity) {
             Ok(waker) => {
+                let dormant = inner.dormant.take();
                 drop(inner);
-                if let Some(w) = waker {
-                    w.wake();
-                }
+                self.wake(waker, dormant);
                 Ok(())
             }
             Err((msg, PushError::Full)) => {
@@ -181,10 +198,9 @@ impl<M: Send + 'static> Cell<M> {
         }
         match inner.lanes.push(m, self.capacity) {
             Ok(waker) => {
+                let dormant = inner.dormant.take();
                 drop(inner);
-                if let Some(w) = waker {
-                    w.wake();
-                }
+                self.wake(waker, dormant);
                 Poll::Ready(Ok(()))
             }
             Err((m, PushError::Full)) => {
@@ -222,6 +238,33 @@ impl<M: Send + 'static> Cell<M> {
         }
     }
 
+    /// Wakes the actor after a push: its parked task, or its dormant state into a task.
+    fn wake(&self, waker: Option<Waker>, dormant: Option<Box<dyn Dormant>>) {
+        if let Some(w) = waker {
+            w.wake();
+        }
+        if let Some(d) = dormant {
+            self.set_abort(d.start());
+        }
+    }
+
+    /// Parks a freshly initialised actor until its first message or signal; starts it at
+    /// once if one arrived during `#[init]`.
+    pub(crate) fn set_dormant(&self, dormant: Box<dyn Dormant>) {
+        let mut inner = self.lock();
+        let start_now = inner.exit.is_none()
+            && (inner.lanes.len() > 0 || inner.lanes.has_signals() || inner.kill_requested);
+        if start_now {
+            drop(inner);
+            self.set_abort(dormant.start());
+        } else if inner.exit.is_some() {
+            drop(inner);
+            drop(dormant);
+        } else {
+            inner.dormant = Some(dormant);
+        }
+    }
+
     fn pop_signal(&self, inner: &mut Inner<M>) -> Option<Signal> {
         let signal = inner.lanes.pop_signal();
         if !inner.lanes.has_signals() {
@@ -254,10 +297,12 @@ impl<M: Send + 'static> Cell<M> {
     /// Records the task that runs the actor, so [`Process::kill`] can abort it.
     pub(crate) fn set_abort(&self, handle: AbortHandle) {
         let mut inner = self.lock();
-        if inner.kill_requested {
+        if inner.kill_requested || inner.exit.is_some() {
             handle.abort();
         }
-        inner.abort = Some(handle);
+        if inner.exit.is_none() {
+            inner.abort = Some(handle);
+        }
     }
 
     pub(crate) fn kill_requested(&self) -> bool {
@@ -270,22 +315,24 @@ impl<M: Send + 'static> Cell<M> {
         if let Some(reason) = &inner.exit {
             return Err(NameConflict::Stopped(reason.clone()));
         }
-        if let Some(current) = &inner.name {
+        let relations = inner.relations();
+        if let Some(current) = &relations.name {
             return Err(NameConflict::Named(current.clone()));
         }
-        inner.name = Some(name);
+        relations.name = Some(name);
         Ok(())
     }
 
     /// Remembers a monitor this process holds, so it is removed from the target at exit.
     pub(crate) fn add_monitoring(&self, monitor: MonitorRef, target: Peer) {
-        self.lock().monitoring.push((monitor, target));
+        self.lock().relations().monitoring.push((monitor, target));
     }
 
     pub(crate) fn remove_monitoring(&self, monitor: MonitorRef) -> Option<Peer> {
         let mut inner = self.lock();
-        let at = inner.monitoring.iter().position(|(m, _)| *m == monitor)?;
-        Some(inner.monitoring.swap_remove(at).1)
+        let monitoring = &mut inner.relations.as_mut()?.monitoring;
+        let at = monitoring.iter().position(|(m, _)| *m == monitor)?;
+        Some(monitoring.swap_remove(at).1)
     }
 
     /// Marks the actor stopped with `reason` and tells everyone who needs to know. Idempotent:
@@ -301,10 +348,8 @@ impl<M: Send + 'static> Cell<M> {
         inner.exit = Some(reason.clone());
         self.signals.store(false, Ordering::Release);
         let (queued, waiters) = inner.lanes.close();
-        let links = std::mem::take(&mut inner.links);
-        let watchers = std::mem::take(&mut inner.watchers);
-        let monitoring = std::mem::take(&mut inner.monitoring);
-        let name = inner.name.take();
+        let relations = inner.relations.take().map(|r| *r).unwrap_or_default();
+        let dormant = inner.dormant.take();
         inner.abort = None;
         drop(inner);
 
@@ -312,6 +357,13 @@ impl<M: Send + 'static> Cell<M> {
             system::count_dropped_at_exit(queued.len());
         }
         drop(queued);
+        drop(dormant);
+        let Relations {
+            links,
+            watchers,
+            monitoring,
+            name,
+        } = relations;
         if reason.is_abnormal() {
             tracing::debug!(pid = %self.pid, %reason, "actor exited");
         }
@@ -360,10 +412,9 @@ impl<M: Send + 'static> Process for Cell<M> {
         }
         let waker = inner.lanes.push_signal(signal);
         self.signals.store(true, Ordering::Release);
+        let dormant = inner.dormant.take();
         drop(inner);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        self.wake(waker, dormant);
     }
 
     fn add_link(&self, peer: Pid, process: Weak<dyn Process>) -> Result<(), ExitReason> {
@@ -371,14 +422,17 @@ impl<M: Send + 'static> Process for Cell<M> {
         if let Some(reason) = &inner.exit {
             return Err(reason.clone());
         }
-        if !inner.links.iter().any(|(p, _)| *p == peer) {
-            inner.links.push((peer, process));
+        let links = &mut inner.relations().links;
+        if !links.iter().any(|(p, _)| *p == peer) {
+            links.push((peer, process));
         }
         Ok(())
     }
 
     fn remove_link(&self, peer: Pid) {
-        self.lock().links.retain(|(p, _)| *p != peer);
+        if let Some(r) = self.lock().relations.as_mut() {
+            r.links.retain(|(p, _)| *p != peer);
+        }
     }
 
     fn add_watcher(
@@ -390,12 +444,14 @@ impl<M: Send + 'static> Process for Cell<M> {
         if let Some(reason) = &inner.exit {
             return Err(reason.clone());
         }
-        inner.watchers.push((monitor, watcher));
+        inner.relations().watchers.push((monitor, watcher));
         Ok(())
     }
 
     fn remove_watcher(&self, monitor: MonitorRef) {
-        self.lock().watchers.retain(|(m, _)| *m != monitor);
+        if let Some(r) = self.lock().relations.as_mut() {
+            r.watchers.retain(|(m, _)| *m != monitor);
+        }
     }
 
     fn kill(&self) {
@@ -406,6 +462,11 @@ impl<M: Send + 'static> Process for Cell<M> {
         inner.kill_requested = true;
         if let Some(handle) = &inner.abort {
             handle.abort();
+        }
+        if inner.dormant.is_some() {
+            // Never scheduled: nothing to abort, record the exit here.
+            drop(inner);
+            self.close(ExitReason::Killed);
         }
     }
 

@@ -300,3 +300,19 @@ async fn exit_reasons_classify_abnormal() {
         assert!(r.is_abnormal(), "{r}");
     }
 }
+
+#[tokio::test]
+async fn kill_of_an_actor_that_never_ran_records_killed() {
+    let (addr, probe) = recorder().await;
+    addr.kill();
+    assert_eq!(addr.wait_for_exit().await, ExitReason::Killed);
+    assert!(probe.events().is_empty());
+}
+
+#[tokio::test]
+async fn stop_of_an_actor_that_never_ran_runs_terminate() {
+    let (addr, probe) = recorder().await;
+    addr.stop();
+    assert_eq!(addr.wait_for_exit().await, ExitReason::Normal);
+    assert_eq!(probe.events(), vec!["terminate normal"]);
+}

@@ -363,3 +363,65 @@ async fn probe_sanity() {
     addr.double(0).await.expect("barrier");
     assert_eq!(probe.events(), vec!["x"]);
 }
+
+#[tokio::test]
+async fn message_sent_to_itself_during_init_is_handled_first() {
+    #[actor]
+    struct Eager {
+        seen: Vec<&'static str>,
+    }
+
+    #[actor]
+    impl Eager {
+        #[init]
+        fn init(ctx: &mut Ctx<Self>) -> Self {
+            ctx.addr().push("from init").expect("room");
+            Eager { seen: Vec::new() }
+        }
+        #[handle(cast)]
+        fn push(&mut self, what: &'static str) {
+            self.seen.push(what);
+        }
+        #[handle(call)]
+        fn seen(&self) -> Vec<&'static str> {
+            self.seen.clone()
+        }
+    }
+
+    let eager = Eager::spawn(()).await.expect("spawn");
+    eager.push("after spawn").expect("room");
+    assert_eq!(eager.seen().await, Ok(vec!["from init", "after spawn"]));
+}
+
+#[tokio::test]
+async fn actor_can_be_reached_from_a_thread_outside_the_runtime() {
+    let (addr, probe) = recorder().await;
+    let a = addr.clone();
+    std::thread::spawn(move || a.note("from a plain thread".into()))
+        .join()
+        .expect("thread")
+        .expect("room");
+    probe.wait_for("from a plain thread").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn shorter_timeout_registered_after_a_longer_one_fires_first() {
+    let (addr, probe) = recorder().await;
+    let (_gate, rx) = tokio::sync::oneshot::channel();
+    addr.block_on(rx).expect("queued");
+    probe.wait_for("blocked").await;
+    let started = tokio::time::Instant::now();
+    let long = {
+        let a = addr.clone();
+        tokio::spawn(async move { a.double(1).timeout(Duration::from_secs(60)).await })
+    };
+    tokio::task::yield_now().await;
+    let short = addr.double(2).timeout(Duration::from_millis(100)).await;
+    assert_eq!(short, Err(CallError::Timeout(Duration::from_millis(100))));
+    assert_eq!(started.elapsed(), Duration::from_millis(100));
+    assert_eq!(
+        long.await.expect("long caller"),
+        Err(CallError::Timeout(Duration::from_secs(60)))
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(60));
+}

@@ -3,7 +3,8 @@
 //! `cargo run -p benches --release` prints one table:
 //! - tell: 1,000,000 casts to one actor, until all are processed (messages per second);
 //! - call: 100,000 sequential request/reply round trips (median and p99);
-//! - spawn: 100,000 idle actors (time per spawn and resident memory per actor).
+//! - spawn: 100,000 idle actors (time per spawn; resident memory per actor, once fresh and
+//!   once after each has handled one call and gone idle again).
 //!
 //! Each measurement runs in its own child process (so one phase's freed memory cannot hide
 //! another's growth) and is repeated; the table shows medians and the ratio to the baseline.
@@ -175,8 +176,8 @@ fn call_tokio(n: usize) -> (f64, f64) {
     })
 }
 
-/// (ns per spawn, bytes resident per idle actor).
-fn spawn_ours(n: usize) -> (f64, f64) {
+/// (ns per spawn, bytes resident per fresh idle actor, bytes per idle actor after one call).
+fn spawn_ours(n: usize) -> (f64, f64, f64) {
     runtime().block_on(async move {
         tokio::spawn(async move {
             let mut addrs = Vec::with_capacity(n);
@@ -189,17 +190,24 @@ fn spawn_ours(n: usize) -> (f64, f64) {
             // Let every actor reach its idle receive before measuring.
             tokio::time::sleep(Duration::from_millis(200)).await;
             let grown = rss_bytes().saturating_sub(before);
+            // Wake every actor once: it now has a task, parked on an empty mailbox.
             for a in &addrs {
-                assert!(a.is_alive());
+                assert_eq!(a.echo(1).await, Ok(1));
             }
-            (nanos_each(elapsed, n), grown as f64 / n as f64)
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let grown_used = rss_bytes().saturating_sub(before);
+            (
+                nanos_each(elapsed, n),
+                grown as f64 / n as f64,
+                grown_used as f64 / n as f64,
+            )
         })
         .await
         .expect("spawner")
     })
 }
 
-fn spawn_tokio(n: usize) -> (f64, f64) {
+fn spawn_tokio(n: usize) -> (f64, f64, f64) {
     runtime().block_on(async move {
         tokio::spawn(async move {
             let mut senders = Vec::with_capacity(n);
@@ -220,9 +228,17 @@ fn spawn_tokio(n: usize) -> (f64, f64) {
             tokio::time::sleep(Duration::from_millis(200)).await;
             let grown = rss_bytes().saturating_sub(before);
             for s in &senders {
-                assert!(!s.is_closed());
+                let (reply, answer) = oneshot::channel();
+                s.send((1, reply)).await.expect("task alive");
+                assert_eq!(answer.await, Ok(1));
             }
-            (nanos_each(elapsed, n), grown as f64 / n as f64)
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let grown_used = rss_bytes().saturating_sub(before);
+            (
+                nanos_each(elapsed, n),
+                grown as f64 / n as f64,
+                grown_used as f64 / n as f64,
+            )
         })
         .await
         .expect("spawner")
@@ -274,12 +290,12 @@ fn run_phase(phase: &str, quick: bool) {
             format!("{m} {p}")
         }
         "spawn-ours" => {
-            let (t, b) = spawn_ours(ACTORS / scale as usize);
-            format!("{t} {b}")
+            let (t, b, u) = spawn_ours(ACTORS / scale as usize);
+            format!("{t} {b} {u}")
         }
         "spawn-tokio" => {
-            let (t, b) = spawn_tokio(ACTORS / scale as usize);
-            format!("{t} {b}")
+            let (t, b, u) = spawn_tokio(ACTORS / scale as usize);
+            format!("{t} {b} {u}")
         }
         other => {
             eprintln!("unknown phase `{other}`");
@@ -379,9 +395,16 @@ fn main() {
         false,
     );
     row(
-        "resident memory, per idle",
+        "memory per idle, never used",
         column(&spawn_ours, 1),
         column(&spawn_tokio, 1),
+        "bytes",
+        false,
+    );
+    row(
+        "memory per idle, after 1 call",
+        column(&spawn_ours, 2),
+        column(&spawn_tokio, 2),
         "bytes",
         false,
     );
