@@ -60,7 +60,7 @@ mod system;
 mod timer;
 
 pub use actor::{Actor, DEFAULT_MAILBOX, HandlesDown, spawn};
-pub use actor_macros::actor;
+pub use actor_macros::{actor, handle, init, on_down, on_exit, terminate};
 pub use addr::{Addr, Pid, Rejected};
 pub use call::{Call, CallFuture, DEFAULT_CALL_TIMEOUT, ReplyTo};
 pub use ctx::Ctx;
@@ -75,7 +75,7 @@ pub use timer::TimerRef;
 pub mod prelude {
     pub use crate::{
         Actor, Addr, CallError, Ctx, Down, Exit, ExitReason, MonitorRef, Pid, ReplyTo, SendError,
-        SpawnError, actor,
+        SpawnError, actor, handle, init, on_down, on_exit, terminate,
     };
 }
 
@@ -104,6 +104,11 @@ pub mod __private {
     pub trait MessageReply: Send + 'static {}
     impl<T: Send + 'static> MessageReply for T {}
 
-    pub const fn assert_arg<T: MessageArg + ?Sized>() {}
-    pub const fn assert_reply<T: MessageReply + ?Sized>() {}
+    /// Naming `ArgOk<T>` in a signature checks `T: MessageArg` when the item is checked, before
+    /// the bodies that would otherwise report the same mistake from inside generated code.
+    #[allow(missing_debug_implementations)]
+    pub struct ArgOk<T: MessageArg + ?Sized>(::core::marker::PhantomData<T>);
+    /// As [`ArgOk`], for reply types.
+    #[allow(missing_debug_implementations)]
+    pub struct ReplyOk<T: MessageReply + ?Sized>(::core::marker::PhantomData<T>);
 }

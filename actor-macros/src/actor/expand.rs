@@ -106,7 +106,7 @@ pub(crate) fn impl_item(cx: Ctxt, model: &ActorImpl) -> TokenStream {
     );
     let enum_def = quote! {
         #[doc = #msg_doc]
-        #[allow(dead_code, private_interfaces, private_bounds, clippy::large_enum_variant)]
+        #[allow(dead_code, missing_docs, private_interfaces, private_bounds, clippy::large_enum_variant)]
         pub enum #msg <#params> #where_clause {
             #(#variants,)*
             #phantom_variant
@@ -347,34 +347,61 @@ pub(crate) fn impl_item(cx: Ctxt, model: &ActorImpl) -> TokenStream {
         #handles_down
     };
 
-    // --- static checks, spanned on the user's types ------------------------------------------
-    let arg_checks = model.handlers.iter().flat_map(|h| {
-        let args = h.params.iter().filter_map(|param| match param {
-            Param::Arg { ty, .. } => Some(quote_spanned! {ty.span()=> #p::assert_arg::<#ty>(); }),
-            _ => None,
-        });
-        let reply = h
-            .reply
-            .as_ref()
-            .map(|r| quote_spanned! {r.span()=> #p::assert_reply::<#r>(); });
-        args.chain(reply).collect::<Vec<_>>()
+    // --- static checks, spanned on the user's types -------------------------------------------
+    // In a signature, so they are checked with the items and reported before anything the
+    // generated bodies would say about the same type.
+    let checks: Vec<_> = model
+        .handlers
+        .iter()
+        .flat_map(|h| {
+            let args = h.params.iter().filter_map(|param| match param {
+                Param::Arg { ty, .. } => {
+                    let p = respan(p.clone(), ty.span());
+                    Some(quote_spanned! {ty.span()=> #p::ArgOk<#ty> })
+                }
+                _ => None,
+            });
+            let reply = h.reply.as_ref().map(|r| {
+                let p = respan(p.clone(), r.span());
+                quote_spanned! {r.span()=> #p::ReplyOk<#r> }
+            });
+            args.chain(reply).collect::<Vec<_>>()
+        })
+        .collect();
+    let checks = (!checks.is_empty()).then(|| {
+        quote! {
+            #[allow(dead_code, non_snake_case, clippy::all, clippy::pedantic)]
+            const _: () = {
+                fn __actor_static_checks <#params> (#(_: #checks),*) #where_clause {}
+            };
+        }
     });
-    let checks = quote! {
-        #[allow(dead_code, non_snake_case, clippy::all)]
-        const _: () = {
-            fn __actor_static_checks <#params> () #where_clause {
-                #(#arg_checks)*
-            }
-        };
-    };
 
     let _ = has_errors;
     quote! {
+        #checks
         #item
         #enum_def
         #client_def
         #actor_impl
-        #checks
         #errors
     }
+}
+
+/// Gives every token of `tokens` the span `span`, so an error about a generated path points
+/// at the user's code it checks.
+fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(g) = &tree {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tree = proc_macro2::TokenTree::Group(group);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }

@@ -111,6 +111,16 @@ impl ActorImpl {
                 path,
                 "`#[actor]` goes on the inherent `impl` block of the actor struct, not on a trait impl",
             );
+            return ActorImpl {
+                opts,
+                item,
+                ident: None,
+                init: None,
+                handlers: Vec::new(),
+                on_exit: None,
+                on_down: None,
+                terminate: None,
+            };
         }
         let ident = match &*item.self_ty {
             Type::Path(p) if p.qself.is_none() => p.path.segments.last().map(|s| s.ident.clone()),
@@ -154,13 +164,18 @@ impl ActorImpl {
                             .iter()
                             .find(|o| o.method == h.method || o.variant == h.variant);
                         if let Some(first) = clash {
-                            cx.error_spanned_by(
-                                &f.sig.ident,
+                            let message = if first.method == h.method {
                                 format!(
-                                    "handler `{}` is defined twice (first as `{}`): each handler needs its own name",
-                                    h.method, first.method
-                                ),
-                            );
+                                    "handler `{}` is defined twice: each handler needs its own name",
+                                    h.method
+                                )
+                            } else {
+                                format!(
+                                    "handlers `{}` and `{}` would both become the message variant `{}`: rename one",
+                                    first.method, h.method, h.variant
+                                )
+                            };
+                            cx.error_spanned_by(&f.sig.ident, message);
                             keep = first.method != h.method;
                         } else {
                             model.handlers.push(h);

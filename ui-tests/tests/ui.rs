@@ -1,0 +1,14 @@
+//! Compile-pass and compile-fail cases for `#[actor]`. Bless with
+//! `TRYBUILD=overwrite cargo test -p ui-tests`, then read every changed `.stderr`.
+
+#[test]
+fn actor_pass() {
+    let t = trybuild::TestCases::new();
+    t.pass("tests/ui/actor/pass/*.rs");
+}
+
+#[test]
+fn actor_fail() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/actor/fail/*.rs");
+}

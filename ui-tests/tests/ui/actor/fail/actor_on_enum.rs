@@ -1,0 +1,9 @@
+use actor_runtime::prelude::*;
+
+#[actor]
+enum Light {
+    Red,
+    Green,
+}
+
+fn main() {}

@@ -1,0 +1,19 @@
+use actor_runtime::prelude::*;
+
+#[actor]
+struct Greeter;
+
+#[actor]
+impl Greeter {
+    #[init]
+    fn init() -> Self {
+        Greeter
+    }
+
+    #[handle(call)]
+    fn greet(&self, name: &str) -> String {
+        format!("hello {name}")
+    }
+}
+
+fn main() {}

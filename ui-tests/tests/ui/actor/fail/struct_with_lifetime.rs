@@ -1,0 +1,8 @@
+use actor_runtime::prelude::*;
+
+#[actor]
+struct Borrower<'a> {
+    text: &'a str,
+}
+
+fn main() {}
