@@ -36,8 +36,13 @@ fn expand(text: &str, chapter: &Path) -> String {
         };
         let target = chapter.parent().expect("chapter dir").join(file);
         println!("cargo:rerun-if-changed={}", target.display());
-        let body = fs::read_to_string(&target)
-            .unwrap_or_else(|e| panic!("{}: cannot include {}: {e}", chapter.display(), target.display()));
+        let body = fs::read_to_string(&target).unwrap_or_else(|e| {
+            panic!(
+                "{}: cannot include {}: {e}",
+                chapter.display(),
+                target.display()
+            )
+        });
         out.push_str(&select(&body, anchor, &target));
         rest = &after[end + 2..];
     }
