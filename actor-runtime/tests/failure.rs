@@ -40,6 +40,13 @@ impl Parent {
         true
     }
 
+    /// Removes the link to `other`.
+    #[handle(call)]
+    fn unlink_from(&mut self, other: Addr<common::Recorder>, ctx: &mut Ctx<Self>) -> bool {
+        ctx.unlink(&other);
+        true
+    }
+
     /// Stops with `reason`.
     #[handle(cast)]
     fn quit(&mut self, reason: ExitReason, ctx: &mut Ctx<Self>) {
@@ -299,6 +306,119 @@ async fn exit_reasons_classify_abnormal() {
     ] {
         assert!(r.is_abnormal(), "{r}");
     }
+}
+
+#[tokio::test]
+async fn exit_signal_overtakes_queued_messages() {
+    let (addr, probe) = recorder().await;
+    let (gate, rx) = tokio::sync::oneshot::channel();
+    addr.block_on(rx).expect("queued");
+    probe.wait_for("blocked").await;
+    addr.note("queued".into()).expect("room");
+    addr.exit(ExitReason::error("told to go"));
+    gate.send(()).expect("actor waits on gate");
+    assert_eq!(addr.wait_for_exit().await, ExitReason::error("told to go"));
+    assert_eq!(
+        probe.events(),
+        vec!["blocked", "unblocked", "terminate error: told to go"]
+    );
+}
+
+#[tokio::test]
+async fn down_notification_overtakes_queued_messages() {
+    /// Monitors a target, and is blocked while the target stops.
+    #[actor]
+    struct SlowWatcher {
+        probe: Probe,
+    }
+
+    #[actor]
+    impl SlowWatcher {
+        #[init]
+        fn init(probe: Probe) -> Self {
+            SlowWatcher { probe }
+        }
+
+        #[handle(call)]
+        fn watch(&mut self, target: Addr<common::Recorder>, ctx: &mut Ctx<Self>) -> bool {
+            ctx.monitor(&target);
+            true
+        }
+
+        #[handle(cast)]
+        async fn block_on(&mut self, gate: tokio::sync::oneshot::Receiver<()>) {
+            self.probe.push("watcher blocked");
+            let _ = gate.await;
+        }
+
+        #[handle(cast)]
+        fn note(&mut self, text: String) {
+            self.probe.push(text);
+        }
+
+        #[on_down]
+        fn down(&mut self, _down: Down) {
+            self.probe.push("down");
+        }
+    }
+
+    let probe = Probe::default();
+    let watcher = SlowWatcher::spawn(probe.clone()).await.expect("watcher");
+    let (target, _) = recorder().await;
+    watcher.watch(target.clone()).await.expect("monitor set");
+    let (gate, rx) = tokio::sync::oneshot::channel();
+    watcher.block_on(rx).expect("queued");
+    probe.wait_for("watcher blocked").await;
+    watcher.note("queued".into()).expect("room");
+    target.stop();
+    target.wait_for_exit().await;
+    gate.send(()).expect("watcher waits on gate");
+    probe.wait_for("queued").await;
+    assert_eq!(probe.events(), vec!["watcher blocked", "down", "queued"]);
+}
+
+#[tokio::test]
+async fn ctx_spawn_from_an_actor_is_not_linked() {
+    #[actor]
+    struct Starter {
+        probe: Probe,
+    }
+
+    #[actor]
+    impl Starter {
+        #[init]
+        fn init(probe: Probe) -> Self {
+            Starter { probe }
+        }
+
+        #[handle(call)]
+        async fn start(&mut self, ctx: &mut Ctx<Self>) -> Addr<common::Recorder> {
+            ctx.spawn::<common::Recorder>(self.probe.clone())
+                .await
+                .expect("child starts")
+        }
+    }
+
+    let probe = Probe::default();
+    let starter = Starter::spawn(probe.clone()).await.expect("starter");
+    let child = starter.start().await.expect("child");
+    let _ = child.crash().await;
+    child.wait_for_exit().await;
+    assert!(starter.is_alive());
+    assert_eq!(starter.start().await.map(|c| c.is_alive()), Ok(true));
+}
+
+#[tokio::test]
+async fn unlink_stops_propagation() {
+    let probe = Probe::default();
+    let parent = Parent::spawn(probe.clone()).await.expect("parent");
+    let (other, _) = recorder().await;
+    parent.link_to(other.clone()).await.expect("linked");
+    parent.unlink_from(other.clone()).await.expect("unlinked");
+    let _ = other.crash().await;
+    other.wait_for_exit().await;
+    let (probe_actor, _) = recorder().await;
+    assert_eq!(parent.link_to(probe_actor).await, Ok(true));
 }
 
 #[tokio::test]
