@@ -46,6 +46,8 @@
 //! silently, calls with timeouts that fail fast when the callee dies, links, monitors, a
 //! system lane for signals, panic isolation, a typed registry and timers.
 
+#![warn(missing_docs)]
+
 mod actor;
 mod addr;
 mod call;
