@@ -127,11 +127,18 @@ pub(crate) async fn start<A: Actor>(
     args: A::Args,
     parent: Option<&Arc<dyn Process>>,
 ) -> Result<Addr<A>, SpawnError<A::Error>> {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return Err(SpawnError::NoRuntime);
+    };
     let cell = Cell::<A::Msg>::new(A::MAILBOX);
+    // Closes the cell if this future is dropped before the actor is handed over (a `spawn`
+    // cancelled by a timeout or a `select!` during `#[init]`), so no half-made actor keeps
+    // its name or its place in the process table.
+    let mut guard = StartGuard(Some(cell.clone()));
     let addr = Addr::<A>::from_cell(cell.clone());
     if let Some(name) = A::NAME {
         if let Err(holder) = registry::register_new(name, &addr) {
-            cell.close(ExitReason::Normal);
+            guard.close(ExitReason::Normal);
             return Err(SpawnError::NameTaken {
                 name: name.to_owned(),
                 holder,
@@ -146,12 +153,12 @@ pub(crate) async fn start<A: Actor>(
     let state = match init.await {
         Ok(Ok(state)) => state,
         Ok(Err(error)) => {
-            cell.close(ExitReason::error(&error));
+            guard.close(ExitReason::error(&error));
             drop(ctx);
             return Err(SpawnError::Init(error));
         }
         Err(message) => {
-            cell.close(ExitReason::Panic(message.as_str().into()));
+            guard.close(ExitReason::Panic(message.as_str().into()));
             drop(ctx);
             return Err(SpawnError::Panicked(message));
         }
@@ -160,12 +167,29 @@ pub(crate) async fn start<A: Actor>(
         let child: Arc<dyn Process> = cell.clone();
         crate::ctx::link_processes(parent, &child);
     }
+    guard.0 = None;
     cell.set_dormant(Box::new(Starter {
         state,
         ctx,
-        runtime: tokio::runtime::Handle::current(),
+        runtime,
     }));
     Ok(addr)
+}
+
+struct StartGuard<M: Send + 'static>(Option<Arc<Cell<M>>>);
+
+impl<M: Send + 'static> StartGuard<M> {
+    fn close(&mut self, reason: ExitReason) {
+        if let Some(cell) = self.0.take() {
+            cell.close(reason);
+        }
+    }
+}
+
+impl<M: Send + 'static> Drop for StartGuard<M> {
+    fn drop(&mut self) {
+        self.close(ExitReason::Shutdown);
+    }
 }
 
 /// A started actor waiting for its first message (see `Dormant`).
@@ -262,9 +286,9 @@ impl<M: Send + 'static, F: Future<Output = ()>> Future for ActorTask<M, F> {
             }
             Err(payload) => {
                 let message = panic_message(payload.as_ref());
-                tracing::error!(%pid, panic = %message, "actor panicked");
                 *this.done = true;
-                this.cell.close(ExitReason::Panic(message.into()));
+                this.cell.close(ExitReason::Panic(message.as_str().into()));
+                tracing::error!(%pid, panic = %message, "actor panicked");
                 Poll::Ready(())
             }
         }

@@ -39,14 +39,25 @@ pub(crate) fn with_current<R>(pid: Pid, f: impl FnOnce() -> R) -> R {
 ///
 /// Dropping it unanswered gives the caller [`CallError::NoReply`] at once.
 pub struct ReplyTo<T> {
-    tx: oneshot::Sender<T>,
+    tx: Option<oneshot::Sender<Reply<T>>>,
+}
+
+/// What travels back to the caller.
+pub(crate) enum Reply<T> {
+    Value(T),
+    /// The reply slot was dropped while its thread was panicking: the actor is about to record
+    /// its exit reason (unwinding drops the handler's locals before the panic is caught).
+    Panicking,
 }
 
 impl<T> ReplyTo<T> {
     /// Answers the call. Returns `false` if the caller is no longer waiting (it timed out);
     /// such late replies are counted in [`crate::stats`].
-    pub fn send(self, value: T) -> bool {
-        if self.tx.send(value).is_ok() {
+    pub fn send(mut self, value: T) -> bool {
+        let Some(tx) = self.tx.take() else {
+            return false;
+        };
+        if tx.send(Reply::Value(value)).is_ok() {
             true
         } else {
             system::count_late_reply();
@@ -57,7 +68,17 @@ impl<T> ReplyTo<T> {
     /// `true` if the caller has stopped waiting (timed out or was cancelled).
     #[must_use]
     pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
+        self.tx.as_ref().is_none_or(oneshot::Sender::is_closed)
+    }
+}
+
+impl<T> Drop for ReplyTo<T> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Some(tx) = self.tx.take() {
+                let _ = tx.send(Reply::Panicking);
+            }
+        }
     }
 }
 
@@ -67,9 +88,9 @@ impl<T> fmt::Debug for ReplyTo<T> {
     }
 }
 
-pub(crate) fn reply_pair<T>() -> (ReplyTo<T>, oneshot::Receiver<T>) {
+pub(crate) fn reply_pair<T>() -> (ReplyTo<T>, oneshot::Receiver<Reply<T>>) {
     let (tx, rx) = oneshot::channel();
-    (ReplyTo { tx }, rx)
+    (ReplyTo { tx: Some(tx) }, rx)
 }
 
 /// A pending call to an actor, returned by every `#[handle(call)]` client method.
@@ -81,12 +102,12 @@ pub(crate) fn reply_pair<T>() -> (ReplyTo<T>, oneshot::Receiver<T>) {
 pub struct Call<'a, M, R> {
     target: &'a Target<M>,
     msg: M,
-    rx: oneshot::Receiver<R>,
+    rx: oneshot::Receiver<Reply<R>>,
     timeout: Duration,
 }
 
 impl<'a, M: Send + 'static, R> Call<'a, M, R> {
-    pub(crate) fn new(target: &'a Target<M>, msg: M, rx: oneshot::Receiver<R>) -> Self {
+    pub(crate) fn new(target: &'a Target<M>, msg: M, rx: oneshot::Receiver<Reply<R>>) -> Self {
         Call {
             target,
             msg,
@@ -122,6 +143,7 @@ impl<'a, M: Send + 'static, R> IntoFuture for Call<'a, M, R> {
             rx: self.rx,
             timeout: self.timeout,
             deadline: None,
+            dying: false,
         }
     }
 }
@@ -133,10 +155,12 @@ pub struct CallFuture<'a, M, R> {
     target: &'a Target<M>,
     /// `Some` until the request is in the mailbox.
     msg: Option<M>,
-    rx: oneshot::Receiver<R>,
+    rx: oneshot::Receiver<Reply<R>>,
     timeout: Duration,
     /// Set at the first poll that has to wait: the timeout counts from there.
     deadline: Option<(Instant, Option<Registration>)>,
+    /// The handler panicked: wait for the actor to record its exit reason.
+    dying: bool,
 }
 
 impl<M, R> fmt::Debug for CallFuture<'_, M, R> {
@@ -159,9 +183,15 @@ impl<M: Send + 'static, R> CallFuture<'_, M, R> {
             None => {
                 let now = Instant::now();
                 // A timeout too large to represent never fires.
-                let registration = now
-                    .checked_add(self.timeout)
-                    .map(|at| (at, Some(deadline::register(at, cx.waker()))));
+                let registration = now.checked_add(self.timeout).map(|at| {
+                    let registration = deadline::register(at, cx.waker());
+                    if registration.is_none() {
+                        tracing::warn!(
+                            "a call awaited outside a tokio runtime cannot time out; await calls inside the runtime"
+                        );
+                    }
+                    (at, registration)
+                });
                 self.deadline = Some(registration.unwrap_or((now, None)));
                 Poll::Pending
             }
@@ -197,11 +227,25 @@ impl<M: Send + 'static, R> Future for CallFuture<'_, M, R> {
                 Poll::Ready(Err(SendError::Full { .. })) | Poll::Pending => return this.wait(cx),
             }
         }
+        if this.dying {
+            return match cell.poll_exit(cx) {
+                Poll::Ready(reason) => Poll::Ready(Err(CallError::Stopped(reason))),
+                Poll::Pending => this.wait(cx),
+            };
+        }
         match Pin::new(&mut this.rx).poll(cx) {
-            Poll::Ready(Ok(reply)) => Poll::Ready(Ok(reply)),
-            // The reply slot was dropped. The cell records its exit reason before it drops
-            // anything that holds a reply slot, so "no reason yet" means the actor is alive
-            // and dropped a deferred reply.
+            Poll::Ready(Ok(Reply::Value(reply))) => Poll::Ready(Ok(reply)),
+            // The slot was dropped by a panicking handler; the exit reason follows shortly.
+            Poll::Ready(Ok(Reply::Panicking)) => {
+                this.dying = true;
+                match cell.poll_exit(cx) {
+                    Poll::Ready(reason) => Poll::Ready(Err(CallError::Stopped(reason))),
+                    Poll::Pending => this.wait(cx),
+                }
+            }
+            // The reply slot was dropped without a panic. The cell records its exit reason
+            // before it drops anything that holds a reply slot, so "no reason yet" means the
+            // actor is alive and dropped a deferred reply.
             Poll::Ready(Err(_)) => Poll::Ready(Err(match cell.exit_reason() {
                 Some(reason) => CallError::Stopped(reason),
                 None => CallError::NoReply,

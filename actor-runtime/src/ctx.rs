@@ -193,9 +193,9 @@ impl<A: Actor> Ctx<A> {
         self.track(handle)
     }
 
-    /// Calls `send(&self_addr)` every `period`, first after one `period`. Cancelled when this
-    /// actor stops. A tick whose send fails because the mailbox is full is skipped and counted
-    /// in [`crate::stats`]; ticks do not pile up.
+    /// Calls `send(&self_addr)` every `period` (at least 1 ms), first after one `period`.
+    /// Cancelled when this actor stops. A tick whose send fails because the mailbox is full is
+    /// skipped and counted in [`crate::stats`]; ticks do not pile up.
     pub fn interval<F>(&mut self, period: Duration, send: F) -> TimerRef
     where
         F: FnMut(&Addr<A>) -> Result<(), SendError> + Send + 'static,
@@ -214,6 +214,10 @@ impl<A: Actor> Ctx<A> {
 
 impl<A: Actor> Drop for Ctx<A> {
     fn drop(&mut self) {
+        // Messages the actor had taken from its mailbox but not handled when it stopped.
+        if !self.batch.is_empty() {
+            crate::system::count_dropped_at_exit(self.batch.len());
+        }
         if let Some(extra) = &self.extra {
             for t in &extra.timers {
                 t.abort();

@@ -15,7 +15,7 @@ use std::cell::RefCell;
 use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Poll, Waker};
 
 use tokio::time::Instant;
@@ -48,24 +48,39 @@ impl Deadlines {
     }
 }
 
+impl Drop for Deadlines {
+    // The thread that owned the table has exited and no call is registered: let the service
+    // task see that and finish.
+    fn drop(&mut self) {
+        let table = self.table.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if let Some(service) = table.service.take() {
+            service.wake();
+        }
+    }
+}
+
 thread_local! {
     static LOCAL: RefCell<Option<Arc<Deadlines>>> = const { RefCell::new(None) };
 }
 
-/// The table of this thread, starting its service task on the current runtime if needed.
-fn local() -> Arc<Deadlines> {
+/// The table of this thread, starting its service task on the current runtime if needed;
+/// `None` outside a tokio runtime.
+fn local() -> Option<Arc<Deadlines>> {
     LOCAL.with(|local| {
         let mut local = local.borrow_mut();
         if let Some(table) = local.as_ref() {
             if table.alive.load(Ordering::Acquire) {
-                return table.clone();
+                return Some(table.clone());
             }
         }
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
         let table = Arc::new(Deadlines::default());
         table.alive.store(true, Ordering::Release);
-        tokio::spawn(serve(table.clone()));
+        // The guard travels inside the task from the start: if the runtime drops the task
+        // before its first poll, the table is still marked dead.
+        runtime.spawn(serve(AliveGuard(Arc::downgrade(&table))));
         *local = Some(table.clone());
-        table
+        Some(table)
     })
 }
 
@@ -83,9 +98,10 @@ impl std::fmt::Debug for Registration {
     }
 }
 
-/// Wakes `waker` at `deadline` unless the registration is dropped first.
-pub(crate) fn register(deadline: Instant, waker: &Waker) -> Registration {
-    let table = local();
+/// Wakes `waker` at `deadline` unless the registration is dropped first. `None` outside a
+/// tokio runtime, where nothing can keep time.
+pub(crate) fn register(deadline: Instant, waker: &Waker) -> Option<Registration> {
+    let table = local()?;
     let mut t = table.lock();
     let slot = Slot {
         deadline,
@@ -112,7 +128,7 @@ pub(crate) fn register(deadline: Instant, waker: &Waker) -> Registration {
     if let Some(s) = service {
         s.wake();
     }
-    Registration { table, slot: index }
+    Some(Registration { table, slot: index })
 }
 
 impl Registration {
@@ -137,15 +153,19 @@ impl Drop for Registration {
     }
 }
 
-struct AliveGuard(Arc<Deadlines>);
+/// Owned by the service task; marks the table dead when the task goes (with its runtime).
+struct AliveGuard(Weak<Deadlines>);
 
 impl Drop for AliveGuard {
     fn drop(&mut self) {
-        self.0.alive.store(false, Ordering::Release);
+        let Some(table) = self.0.upgrade() else {
+            return;
+        };
+        table.alive.store(false, Ordering::Release);
         // Wake every waiting call so none hangs on a service that is gone: each re-checks
         // its deadline (and, its runtime shutting down, is dropped soon after).
         let wakers: Vec<Waker> = {
-            let mut t = self.0.lock();
+            let mut t = table.lock();
             t.slots
                 .iter_mut()
                 .flatten()
@@ -158,13 +178,15 @@ impl Drop for AliveGuard {
     }
 }
 
-/// The service task: sleeps until the earliest deadline, wakes the calls that passed theirs.
-async fn serve(table: Arc<Deadlines>) {
-    let guard = AliveGuard(table);
-    let table = &guard.0;
+/// The service task: sleeps until the earliest deadline, wakes the calls that passed theirs,
+/// and ends once its table is gone (its thread exited with no call pending).
+async fn serve(guard: AliveGuard) {
     let mut sleep = pin!(tokio::time::sleep_until(Instant::now()));
     poll_fn(|cx| {
         loop {
+            let Some(table) = guard.0.upgrade() else {
+                return Poll::Ready(());
+            };
             let now = Instant::now();
             let mut expired = Vec::new();
             let mut earliest: Option<Instant> = None;
@@ -186,8 +208,9 @@ async fn serve(table: Arc<Deadlines>) {
             for w in expired {
                 w.wake();
             }
+            drop(table);
             let Some(at) = earliest else {
-                return Poll::<()>::Pending;
+                return Poll::Pending;
             };
             if sleep.deadline() != at {
                 sleep.as_mut().reset(at);

@@ -70,7 +70,7 @@ impl fmt::Display for CallError {
 impl std::error::Error for CallError {}
 
 /// Starting an actor failed.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SpawnError<E> {
     /// The actor's `#[init]` returned this error.
@@ -84,6 +84,8 @@ pub enum SpawnError<E> {
         /// Its current holder.
         holder: Pid,
     },
+    /// `spawn` was awaited outside a tokio runtime; actors run on tokio.
+    NoRuntime,
 }
 
 impl<E: fmt::Display> fmt::Display for SpawnError<E> {
@@ -94,6 +96,9 @@ impl<E: fmt::Display> fmt::Display for SpawnError<E> {
             SpawnError::NameTaken { name, holder } => {
                 write!(f, "name `{name}` is already registered by {holder}")
             }
+            SpawnError::NoRuntime => f.write_str(
+                "no tokio runtime: spawn actors from inside a tokio runtime (e.g. under #[tokio::main])",
+            ),
         }
     }
 }

@@ -18,8 +18,10 @@ pub enum ExitReason {
     Normal,
     /// The actor was asked to shut down by its owner or by the node.
     Shutdown,
-    /// The actor was killed: [`Addr::kill`](crate::Addr::kill) or an untrappable exit signal. Its
-    /// `#[terminate]` hook did not run.
+    /// The actor was killed with [`Addr::kill`](crate::Addr::kill): it stopped at its next
+    /// `.await`, without running `#[terminate]`. Also the reason of an actor that did not trap
+    /// exits and was linked to a killed actor (that one did run `#[terminate]`: only the kill
+    /// itself is abrupt).
     Killed,
     /// A handler (or a hook) panicked; the text is the panic message.
     Panic(Arc<str>),

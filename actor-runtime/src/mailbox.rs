@@ -24,7 +24,7 @@ pub(crate) struct Lanes<M> {
     in_batch: usize,
     sys: VecDeque<Signal>,
     rx_waker: Option<Waker>,
-    /// Senders waiting for capacity and tasks waiting for the actor's exit.
+    /// Senders waiting for capacity.
     waiters: Vec<Waker>,
 }
 

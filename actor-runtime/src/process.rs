@@ -58,6 +58,8 @@ struct Relations {
     /// Monitors this process holds on others, removed from them when it stops.
     monitoring: Vec<(MonitorRef, Peer)>,
     name: Option<Arc<str>>,
+    /// Tasks waiting for this actor's exit (`wait_for_exit`, dying calls, shutdown).
+    exit_waiters: Vec<Waker>,
 }
 
 struct Inner<M> {
@@ -288,7 +290,10 @@ impl<M: Send + 'static> Cell<M> {
         match &inner.exit {
             Some(reason) => Poll::Ready(reason.clone()),
             None => {
-                inner.lanes.park_waiter(cx.waker());
+                let waiters = &mut inner.relations().exit_waiters;
+                if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                    waiters.push(cx.waker().clone());
+                }
                 Poll::Pending
             }
         }
@@ -321,6 +326,16 @@ impl<M: Send + 'static> Cell<M> {
         }
         relations.name = Some(name);
         Ok(())
+    }
+
+    /// Forgets the registered name if it is `name` (after `registry::unregister`).
+    pub(crate) fn clear_name(&self, name: &str) {
+        let mut inner = self.lock();
+        if let Some(r) = inner.relations.as_mut() {
+            if r.name.as_deref() == Some(name) {
+                r.name = None;
+            }
+        }
     }
 
     /// Remembers a monitor this process holds, so it is removed from the target at exit.
@@ -363,19 +378,25 @@ impl<M: Send + 'static> Cell<M> {
             watchers,
             monitoring,
             name,
+            exit_waiters,
         } = relations;
+        // Release the name and the table entry before anyone hears of the exit: a supervisor
+        // reacting to the exit may restart the actor under the same name at once.
+        if let Some(name) = name {
+            registry::unregister_pid(&name, self.pid);
+        }
+        system::unregister(self.pid);
+        wake_all(exit_waiters);
         if reason.is_abnormal() {
             tracing::debug!(pid = %self.pid, %reason, "actor exited");
         }
-        for (peer, process) in links {
+        for (_, process) in links {
             if let Some(process) = process.upgrade() {
                 process.remove_link(self.pid);
                 process.signal(Signal::Exit(Exit {
                     from: self.pid,
                     reason: reason.clone(),
                 }));
-            } else {
-                let _ = peer;
             }
         }
         for (monitor, watcher) in watchers {
@@ -392,10 +413,6 @@ impl<M: Send + 'static> Cell<M> {
                 target.remove_watcher(monitor);
             }
         }
-        if let Some(name) = name {
-            registry::unregister_pid(&name, self.pid);
-        }
-        system::unregister(self.pid);
         wake_all(waiters);
     }
 }

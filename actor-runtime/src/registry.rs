@@ -15,6 +15,8 @@ use crate::process::NameConflict;
 
 struct Entry {
     pid: Pid,
+    /// Forgets the name on the actor when it is unregistered by hand.
+    clear: Box<dyn Fn(&str) + Send + Sync>,
     type_id: TypeId,
     type_name: &'static str,
     addr: Box<dyn Any + Send + Sync>,
@@ -117,6 +119,14 @@ pub fn register<A: Actor>(name: &str, addr: &Addr<A>) -> Result<(), RegistryErro
         name,
         Entry {
             pid: addr.pid(),
+            clear: {
+                let cell = Arc::downgrade(addr.cell());
+                Box::new(move |name| {
+                    if let Some(cell) = cell.upgrade() {
+                        cell.clear_name(name);
+                    }
+                })
+            },
             type_id: TypeId::of::<A>(),
             type_name: std::any::type_name::<A>(),
             addr: Box::new(addr.clone()),
@@ -158,9 +168,11 @@ pub fn lookup<A: Actor>(name: &str) -> Result<Addr<A>, RegistryError> {
         .ok_or_else(|| RegistryError::NotFound(name.to_owned()))
 }
 
-/// Removes `name`; returns the pid that held it.
+/// Removes `name`; returns the pid that held it. The actor may then take another name.
 pub fn unregister(name: &str) -> Option<Pid> {
-    names().remove(name).map(|e| e.pid)
+    let entry = names().remove(name)?;
+    (entry.clear)(name);
+    Some(entry.pid)
 }
 
 /// Every registered name with its holder, sorted by name.

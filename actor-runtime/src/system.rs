@@ -95,6 +95,8 @@ pub struct Stats {
     /// Replies that arrived after their caller had timed out.
     pub late_replies: u64,
     /// Timer messages not delivered because the target's mailbox was full or it had stopped.
+    /// These are also counted in `refused_full` or `sent_to_stopped`: this field tells how many
+    /// of those came from timers.
     pub timer_misses: u64,
     /// Actors running now.
     pub actors: usize,

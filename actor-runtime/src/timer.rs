@@ -68,13 +68,21 @@ where
     .abort_handle()
 }
 
+/// The shortest interval period; shorter ones are raised to it.
+pub(crate) const MIN_PERIOD: Duration = Duration::from_millis(1);
+
 pub(crate) fn every<A, F>(addr: Addr<A>, period: Duration, mut send: F) -> AbortHandle
 where
     A: Actor,
     F: FnMut(&Addr<A>) -> Result<(), SendError> + Send + 'static,
 {
+    let period = period.max(MIN_PERIOD);
+    let Some(first) = tokio::time::Instant::now().checked_add(period) else {
+        // A period too long to represent never elapses.
+        return tokio::spawn(async {}).abort_handle();
+    };
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        let mut ticks = tokio::time::interval_at(first, period);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;

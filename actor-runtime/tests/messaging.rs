@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::future::Future;
 use std::time::Duration;
 
 use actor_runtime::prelude::*;
@@ -424,4 +425,76 @@ async fn shorter_timeout_registered_after_a_longer_one_fires_first() {
         Err(CallError::Timeout(Duration::from_secs(60)))
     );
     assert_eq!(started.elapsed(), Duration::from_secs(60));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_of_a_panicking_handler_see_the_panic_on_a_multi_threaded_runtime() {
+    // Unwinding drops the handler's reply slot before the panic is caught; the caller must
+    // still report the panic, never `NoReply`.
+    for _ in 0..50 {
+        let (addr, _) = recorder().await;
+        let held = {
+            let a = addr.clone();
+            tokio::spawn(async move { a.hold().await })
+        };
+        addr.double(0).await.expect("barrier");
+        let direct = addr.crash().await;
+        let expected = Err(CallError::Stopped(ExitReason::Panic(
+            "recorder crashed on purpose".into(),
+        )));
+        assert_eq!(direct, expected);
+        assert_eq!(held.await.expect("caller"), expected);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_spawn_leaves_no_half_made_actor() {
+    #[actor(name = "messaging-test-slow-init")]
+    struct SlowInit;
+
+    #[actor]
+    impl SlowInit {
+        #[init]
+        async fn init() -> Self {
+            std::future::pending::<()>().await;
+            SlowInit
+        }
+    }
+
+    let spawn = SlowInit::spawn(());
+    let timed_out = tokio::time::timeout(Duration::from_millis(10), spawn).await;
+    assert!(timed_out.is_err());
+    assert_eq!(
+        actor_runtime::registry::lookup::<SlowInit>("messaging-test-slow-init").err(),
+        Some(actor_runtime::RegistryError::NotFound(
+            "messaging-test-slow-init".into()
+        ))
+    );
+}
+
+#[test]
+fn spawn_outside_a_runtime_is_an_error() {
+    #[actor]
+    struct Anywhere;
+
+    #[actor]
+    impl Anywhere {
+        #[init]
+        fn init() -> Self {
+            Anywhere
+        }
+    }
+
+    let spawned = std::thread::spawn(|| {
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut fut = std::pin::pin!(Anywhere::spawn(()));
+        match fut.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(result) => result.err(),
+            std::task::Poll::Pending => None,
+        }
+    })
+    .join()
+    .expect("thread");
+    assert_eq!(spawned, Some(SpawnError::NoRuntime));
 }

@@ -107,5 +107,69 @@ async fn an_actor_has_at_most_one_name() {
         })
     );
     assert_eq!(registry::unregister("registry-test-first"), Some(a.pid()));
-    registry::register("registry-test-second", &a).expect_err("name stays recorded on the actor");
+    registry::register("registry-test-second", &a).expect("free again after unregister");
+    assert_eq!(
+        registry::lookup::<Recorder>("registry-test-second").map(|r| r.pid()),
+        Ok(a.pid())
+    );
+}
+
+#[actor(name = "registry-test-phoenix")]
+struct Phoenix;
+
+#[actor]
+impl Phoenix {
+    #[init]
+    fn init() -> Self {
+        Phoenix
+    }
+}
+
+type Restart = Option<Result<Pid, SpawnError<std::convert::Infallible>>>;
+
+/// Restarts `Phoenix` as soon as it hears that the previous one stopped.
+#[actor]
+struct Restarter {
+    restarted: Restart,
+}
+
+#[actor]
+impl Restarter {
+    #[init]
+    fn init() -> Self {
+        Restarter { restarted: None }
+    }
+
+    #[handle(call)]
+    fn watch(&mut self, target: Addr<Phoenix>, ctx: &mut Ctx<Self>) -> bool {
+        ctx.monitor(&target);
+        true
+    }
+
+    #[handle(call)]
+    fn restarted(&self) -> Restart {
+        self.restarted.clone()
+    }
+
+    #[on_down]
+    async fn down(&mut self, _down: Down) {
+        self.restarted = Some(Phoenix::spawn(()).await.map(|a| a.pid()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn name_is_free_before_monitors_hear_of_the_exit() {
+    let first = Phoenix::spawn(()).await.expect("first phoenix");
+    let restarter = Restarter::spawn(()).await.expect("spawn");
+    restarter.watch(first.clone()).await.expect("monitor");
+    first.stop();
+    first.wait_for_exit().await;
+    let restarted = loop {
+        if let Some(result) = restarter.restarted().await.expect("answer") {
+            break result;
+        }
+        tokio::task::yield_now().await;
+    };
+    let pid = restarted.expect("the name was free when the Down arrived");
+    assert_ne!(pid, first.pid());
 }
