@@ -14,6 +14,8 @@ mod expand;
 mod model;
 mod options;
 
+pub(crate) use options::runtime_path;
+
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item: Item = match syn::parse2(item.clone()) {
         Ok(item) => item,

@@ -5,6 +5,7 @@ use proc_macro::TokenStream;
 mod actor;
 mod ctxt;
 mod markers;
+mod supervisor;
 
 /// Declares an actor: put it on the struct that holds the state and on the `impl` block that
 /// holds `#[init]` and the `#[handle(call)]` / `#[handle(cast)]` methods.
@@ -14,6 +15,32 @@ mod markers;
 #[proc_macro_attribute]
 pub fn actor(attr: TokenStream, item: TokenStream) -> TokenStream {
     actor::expand(attr.into(), item.into()).into()
+}
+
+/// Declares a supervisor: put it on a struct whose named fields are its children, in start
+/// order: `Child<A>` for an actor, or another `#[supervisor]` struct for a nested supervisor.
+///
+/// Options: the strategy (`one_for_one`, the default, `one_for_all`, `rest_for_one`,
+/// `simple_one_for_one`), `intensity = N` and `period = "5s"` (at most N restarts per period;
+/// default 5 per 5 s), `crate = path`. Per field, `#[child(..)]`: `restart = permanent |
+/// transient | temporary`, `shutdown = "10s" | brutal_kill | infinity`, `name = "..."`,
+/// `args = expr` (evaluated at every start).
+#[proc_macro_attribute]
+pub fn supervisor(attr: TokenStream, item: TokenStream) -> TokenStream {
+    supervisor::expand(attr.into(), item.into()).into()
+}
+
+/// Marks a child field in a `#[supervisor]` struct. Outside one it is an error that says so.
+#[proc_macro_attribute]
+pub fn child(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let _ = attr;
+    let error = syn::Error::new(
+        proc_macro2::Span::call_site(),
+        "`#[child]` only works on a field of a `#[supervisor]` struct",
+    )
+    .to_compile_error();
+    let item = proc_macro2::TokenStream::from(item);
+    quote::quote!(#error #item).into()
 }
 
 /// Marks a handler in an `#[actor]` impl. Outside one it is an error that says so.

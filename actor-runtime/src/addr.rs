@@ -53,44 +53,126 @@ impl fmt::Debug for Pid {
 
 /// The transport behind a generated client: where its messages go.
 ///
-/// Generated code builds messages and hands them to a `Target`; users never name it.
+/// Generated code builds messages and hands them to a `Target`; users never name it. A target
+/// is either one actor's mailbox (an [`Addr`]) or a supervised child's slot, which always
+/// points at the child's current incarnation (a [`Child`](crate::Child)).
 #[doc(hidden)]
 pub struct Target<M> {
-    cell: Arc<Cell<M>>,
+    kind: Kind<M>,
+}
+
+enum Kind<M> {
+    Local(Arc<Cell<M>>),
+    Slot(Arc<ChildSlot<M>>),
 }
 
 impl<M> Clone for Target<M> {
     fn clone(&self) -> Self {
         Target {
-            cell: self.cell.clone(),
+            kind: match &self.kind {
+                Kind::Local(c) => Kind::Local(c.clone()),
+                Kind::Slot(s) => Kind::Slot(s.clone()),
+            },
         }
     }
 }
 
 impl<M> fmt::Debug for Target<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.cell, f)
+        match &self.kind {
+            Kind::Local(c) => fmt::Debug::fmt(c, f),
+            Kind::Slot(_) => f.write_str("Child"),
+        }
+    }
+}
+
+/// A target's mailbox, borrowed from an address or taken from a child's slot.
+pub(crate) enum CellRef<'a, M> {
+    Borrowed(&'a Arc<Cell<M>>),
+    Owned(Arc<Cell<M>>),
+}
+
+impl<M> std::ops::Deref for CellRef<'_, M> {
+    type Target = Arc<Cell<M>>;
+    fn deref(&self) -> &Arc<Cell<M>> {
+        match self {
+            CellRef::Borrowed(c) => c,
+            CellRef::Owned(c) => c,
+        }
     }
 }
 
 impl<M: Send + 'static> Target<M> {
-    pub(crate) fn new(cell: Arc<Cell<M>>) -> Self {
-        Target { cell }
+    pub(crate) fn local(cell: Arc<Cell<M>>) -> Self {
+        Target {
+            kind: Kind::Local(cell),
+        }
     }
 
-    pub(crate) fn cell(&self) -> &Arc<Cell<M>> {
-        &self.cell
+    pub(crate) fn slot(slot: Arc<ChildSlot<M>>) -> Self {
+        Target {
+            kind: Kind::Slot(slot),
+        }
+    }
+
+    /// The mailbox messages go to now; `Err` with the reason if there is none (a child that
+    /// is not running).
+    pub(crate) fn resolve(&self) -> Result<CellRef<'_, M>, ExitReason> {
+        match &self.kind {
+            Kind::Local(c) => Ok(CellRef::Borrowed(c)),
+            Kind::Slot(s) => s.current().map(CellRef::Owned),
+        }
     }
 
     /// Fail-fast send of a cast message.
     pub fn cast(&self, msg: M) -> Result<(), SendError> {
-        self.cell.try_send(msg).map_err(|(_, e)| e)
+        match self.resolve() {
+            Ok(cell) => cell.try_send(msg).map_err(|(_, e)| e),
+            Err(reason) => {
+                crate::system::count_undelivered();
+                Err(SendError::Stopped(reason))
+            }
+        }
     }
 
     /// Builds a call: `build` wraps the reply slot into the message.
     pub fn call<R>(&self, build: impl FnOnce(ReplyTo<R>) -> M) -> Call<'_, M, R> {
         let (reply, rx) = call::reply_pair();
         Call::new(self, build(reply), rx)
+    }
+}
+
+/// Where a supervised child lives now: replaced by its supervisor at every restart.
+pub(crate) struct ChildSlot<M> {
+    current: std::sync::RwLock<Result<Arc<Cell<M>>, ExitReason>>,
+}
+
+impl<M: Send + 'static> ChildSlot<M> {
+    pub(crate) fn new() -> Self {
+        ChildSlot {
+            current: std::sync::RwLock::new(Err(ExitReason::NoProc)),
+        }
+    }
+
+    pub(crate) fn current(&self) -> Result<Arc<Cell<M>>, ExitReason> {
+        let current = self
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*current {
+            Ok(cell) => match cell.exit_reason() {
+                None => Ok(cell.clone()),
+                Some(reason) => Err(reason),
+            },
+            Err(reason) => Err(reason.clone()),
+        }
+    }
+
+    pub(crate) fn set(&self, value: Result<Arc<Cell<M>>, ExitReason>) {
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = value;
     }
 }
 
@@ -107,18 +189,20 @@ pub trait Client<M>: Send + Sync + Sized + 'static {
 /// `addr.store(pos)?` for a `#[handle(cast)]`, `addr.nearby(lon, lat).await?` for a
 /// `#[handle(call)]`. Cloning is cheap (one reference count); every clone reaches the same actor.
 pub struct Addr<A: Actor> {
+    cell: Arc<Cell<A::Msg>>,
     client: A::Client,
 }
 
 impl<A: Actor> Addr<A> {
     pub(crate) fn from_cell(cell: Arc<Cell<A::Msg>>) -> Self {
         Addr {
-            client: A::Client::__from_target(Target::new(cell)),
+            client: A::Client::__from_target(Target::local(cell.clone())),
+            cell,
         }
     }
 
     pub(crate) fn cell(&self) -> &Arc<Cell<A::Msg>> {
-        self.client.__target().cell()
+        &self.cell
     }
 
     pub(crate) fn process(&self) -> Weak<dyn Process> {
@@ -233,9 +317,7 @@ impl<A: Actor> Deref for Addr<A> {
 
 impl<A: Actor> Clone for Addr<A> {
     fn clone(&self) -> Self {
-        Addr {
-            client: A::Client::__from_target(self.client.__target().clone()),
-        }
+        Addr::from_cell(self.cell.clone())
     }
 }
 

@@ -12,9 +12,10 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::addr::{Pid, Target};
+use crate::addr::{CellRef, Pid, Target};
 use crate::deadline::{self, Registration};
 use crate::error::{CallError, SendError};
+use crate::exit::ExitReason;
 use crate::process::Process;
 use crate::system;
 
@@ -139,6 +140,7 @@ impl<'a, M: Send + 'static, R> IntoFuture for Call<'a, M, R> {
     fn into_future(self) -> Self::IntoFuture {
         CallFuture {
             target: self.target,
+            cell: None,
             msg: Some(self.msg),
             rx: self.rx,
             timeout: self.timeout,
@@ -153,6 +155,9 @@ impl<'a, M: Send + 'static, R> IntoFuture for Call<'a, M, R> {
 #[must_use = "futures do nothing unless polled"]
 pub struct CallFuture<'a, M, R> {
     target: &'a Target<M>,
+    /// The mailbox the request went to, resolved once: a supervised child may be restarted
+    /// meanwhile, and the call belongs to the incarnation that received it.
+    cell: Option<CellRef<'a, M>>,
     /// `Some` until the request is in the mailbox.
     msg: Option<M>,
     rx: oneshot::Receiver<Reply<R>>,
@@ -213,7 +218,19 @@ impl<M: Send + 'static, R> Future for CallFuture<'_, M, R> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let cell = this.target.cell();
+        if this.cell.is_none() {
+            match this.target.resolve() {
+                Ok(cell) => this.cell = Some(cell),
+                Err(reason) => {
+                    this.msg = None;
+                    crate::system::count_undelivered();
+                    return Poll::Ready(Err(CallError::Stopped(reason)));
+                }
+            }
+        }
+        let Some(cell) = this.cell.as_deref() else {
+            return Poll::Ready(Err(CallError::Stopped(ExitReason::NoProc)));
+        };
         if this.msg.is_some() {
             if current_pid() == Some(cell.pid()) {
                 return Poll::Ready(Err(CallError::CallToSelf(cell.pid())));

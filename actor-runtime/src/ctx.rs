@@ -52,7 +52,7 @@ impl<A: Actor> Ctx<A> {
         self.addr.cell()
     }
 
-    fn process(&self) -> Arc<dyn Process> {
+    pub(crate) fn process_arc(&self) -> Arc<dyn Process> {
         self.addr.cell().clone()
     }
 
@@ -123,7 +123,7 @@ impl<A: Actor> Ctx<A> {
         &mut self,
         args: B::Args,
     ) -> Result<Addr<B>, SpawnError<B::Error>> {
-        let me = self.process();
+        let me = self.process_arc();
         start::<B>(args, Some(&me)).await
     }
 
@@ -131,7 +131,7 @@ impl<A: Actor> Ctx<A> {
     /// receives an exit signal with [`ExitReason::NoProc`] (Erlang's `noproc`).
     pub fn link<B: Actor>(&mut self, other: &Addr<B>) {
         let other: Arc<dyn Process> = other.cell().clone();
-        link_processes(&self.process(), &other);
+        link_processes(&self.process_arc(), &other);
     }
 
     /// Removes the link to `other`, both ways. No exit signal is sent.
@@ -148,7 +148,7 @@ impl<A: Actor> Ctx<A> {
         A: HandlesDown,
     {
         let monitor = MonitorRef(Pid::next().0);
-        let me = Arc::downgrade(&self.process());
+        let me = Arc::downgrade(&self.process_arc());
         let target = other.process();
         if let Err(reason) = other.cell().add_watcher(monitor, me) {
             self.addr.cell().signal(Signal::Down(Down {

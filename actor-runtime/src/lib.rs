@@ -58,11 +58,12 @@ mod exit;
 mod mailbox;
 mod process;
 pub mod registry;
+mod supervisor;
 mod system;
 mod timer;
 
 pub use actor::{Actor, DEFAULT_MAILBOX, HandlesDown, spawn};
-pub use actor_macros::{actor, handle, init, on_down, on_exit, terminate};
+pub use actor_macros::{actor, child, handle, init, on_down, on_exit, supervisor, terminate};
 pub use addr::{Addr, Pid, Rejected};
 pub use call::{Call, CallFuture, DEFAULT_CALL_TIMEOUT, ReplyTo};
 pub use ctx::Ctx;
@@ -70,14 +71,19 @@ pub use error::{CallError, SendError, SpawnError};
 pub use exit::{Down, Exit, ExitReason, MonitorRef};
 pub use process::MailboxStats;
 pub use registry::RegistryError;
+pub use supervisor::{
+    Child, ChildInfo, Restart, Shutdown, Strategy, Supervisor, SupervisorClient, SupervisorError,
+    SupervisorMsg, SupervisorSpec,
+};
 pub use system::{ShutdownReport, Stats, actor_count, shutdown, stats};
 pub use timer::TimerRef;
 
 /// The names most programs need: `use actor_runtime::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Actor, Addr, CallError, Ctx, Down, Exit, ExitReason, MonitorRef, Pid, ReplyTo, SendError,
-        SpawnError, actor, handle, init, on_down, on_exit, terminate,
+        Actor, Addr, CallError, Child, Ctx, Down, Exit, ExitReason, MonitorRef, Pid, ReplyTo,
+        Restart, SendError, Shutdown, SpawnError, Strategy, SupervisorError, actor, child, handle,
+        init, on_down, on_exit, supervisor, terminate,
     };
 }
 
@@ -87,6 +93,9 @@ pub mod __private {
     pub use crate::actor::ActorOptions;
     pub use crate::addr::{Client, Target};
     pub use crate::call::Call;
+    pub use crate::supervisor::{
+        ChildSpec, Supervise, SupervisorSlot, actor_child, start_supervisor, supervisor_child,
+    };
 
     /// Every argument of a handler travels in a message between tasks.
     #[diagnostic::on_unimplemented(

@@ -24,7 +24,9 @@ pub(crate) trait Process: Send + Sync {
     fn signal(&self, signal: Signal);
     /// Links `peer` to this process; `Err` with the exit reason if this process has stopped.
     fn add_link(&self, peer: Pid, process: Weak<dyn Process>) -> Result<(), ExitReason>;
-    fn remove_link(&self, peer: Pid);
+    /// Removes the link to `peer`; `true` if this process had already stopped (its exit
+    /// signal to `peer`, if they were linked, is then already on its way).
+    fn remove_link(&self, peer: Pid) -> bool;
     /// Registers a monitor on this process; `Err` with the exit reason if it has stopped.
     fn add_watcher(
         &self,
@@ -446,10 +448,12 @@ impl<M: Send + 'static> Process for Cell<M> {
         Ok(())
     }
 
-    fn remove_link(&self, peer: Pid) {
-        if let Some(r) = self.lock().relations.as_mut() {
+    fn remove_link(&self, peer: Pid) -> bool {
+        let mut inner = self.lock();
+        if let Some(r) = inner.relations.as_mut() {
             r.links.retain(|(p, _)| *p != peer);
         }
+        inner.exit.is_some()
     }
 
     fn add_watcher(

@@ -1,6 +1,8 @@
 //! Actors shared by the integration tests.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod supervision;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

@@ -1,0 +1,216 @@
+//! Code generation for `#[supervisor]`.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use super::model::{Kind, Restart, Shutdown, Strategy, Supervisor};
+use crate::actor::runtime_path;
+use crate::ctxt::Ctxt;
+
+fn duration(d: std::time::Duration) -> TokenStream {
+    let secs = d.as_secs();
+    let nanos = d.subsec_nanos();
+    quote!(::core::time::Duration::new(#secs, #nanos))
+}
+
+pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
+    let rt = runtime_path(model.krate.as_ref());
+    let p = quote!(#rt::__private);
+    let errors = cx.into_compile_errors();
+    let mut item = model.item.clone();
+    let ident = &item.ident;
+
+    // The hidden field that tracks this supervisor's own incarnation.
+    if let syn::Fields::Named(named) = &mut item.fields {
+        let field: syn::Field = syn::parse_quote! {
+            #[doc(hidden)]
+            __actor_supervisor: #p::SupervisorSlot
+        };
+        named.named.push(field);
+    } else {
+        return quote! { #errors #item };
+    }
+
+    let strategy = match model.strategy {
+        Strategy::OneForOne => quote!(#rt::Strategy::OneForOne),
+        Strategy::OneForAll => quote!(#rt::Strategy::OneForAll),
+        Strategy::RestForOne => quote!(#rt::Strategy::RestForOne),
+        Strategy::SimpleOneForOne => quote!(#rt::Strategy::SimpleOneForOne),
+    };
+    let intensity = model.intensity;
+    let period = duration(model.period);
+    let restart = |r: Restart| match r {
+        Restart::Permanent => quote!(#rt::Restart::Permanent),
+        Restart::Transient => quote!(#rt::Restart::Transient),
+        Restart::Temporary => quote!(#rt::Restart::Temporary),
+    };
+    let shutdown = |s: Option<Shutdown>| match s {
+        None => quote!(::core::option::Option::None),
+        Some(Shutdown::BrutalKill) => {
+            quote!(::core::option::Option::Some(#rt::Shutdown::BrutalKill))
+        }
+        Some(Shutdown::Infinity) => quote!(::core::option::Option::Some(#rt::Shutdown::Infinity)),
+        Some(Shutdown::Timeout(d)) => {
+            let d = duration(d);
+            quote!(::core::option::Option::Some(#rt::Shutdown::Timeout(#d)))
+        }
+    };
+
+    let field_names: Vec<_> = model.children.iter().map(|c| &c.ident).collect();
+    let news = model.children.iter().map(|c| {
+        let f = &c.ident;
+        match &c.kind {
+            Kind::Actor(a) => quote_spanned! {a.span()=> #f: #rt::Child::<#a>::__new() },
+            Kind::Supervisor(t) => quote_spanned! {t.span()=> #f: <#t as #p::Supervise>::__new() },
+        }
+    });
+    let dynamic = model.strategy == Strategy::SimpleOneForOne;
+    let specs = model.children.iter().filter(|_| !dynamic).map(|c| {
+        let f = &c.ident;
+        let field_name = f.to_string();
+        let restart = restart(c.restart);
+        let shutdown = shutdown(c.shutdown);
+        match &c.kind {
+            Kind::Actor(a) => {
+                let name = c.name.as_ref().map_or_else(
+                    || quote!(::core::option::Option::None),
+                    |n| quote!(::core::option::Option::Some(#n)),
+                );
+                let args = match &c.args {
+                    Some(e) => quote_spanned! {e.span()=> move || #e },
+                    None => quote_spanned! {a.span()=>
+                        || <<#a as #rt::Actor>::Args as ::core::default::Default>::default()
+                    },
+                };
+                quote! { #p::actor_child(&self.#f, #field_name, #restart, #shutdown, #name, #args) }
+            }
+            Kind::Supervisor(_) => {
+                quote! { #p::supervisor_child(&self.#f, #field_name, #restart, #shutdown) }
+            }
+        }
+    });
+
+    let start_child = if dynamic {
+        model.children.first().and_then(|c| match &c.kind {
+            Kind::Actor(a) => {
+                let field_name = c.ident.to_string();
+                let restart = restart(c.restart);
+                let shutdown = shutdown(c.shutdown);
+                Some(quote! {
+                    /// Starts a child with `args`, linked to this supervisor, and returns its
+                    /// handle; a restart (by the child's restart type) starts it with the same
+                    /// arguments.
+                    ///
+                    /// # Errors
+                    /// The child's start error, or the supervisor not answering.
+                    pub async fn start_child(
+                        &self,
+                        args: <#a as #rt::Actor>::Args,
+                    ) -> ::core::result::Result<#rt::Child<#a>, #rt::SupervisorError>
+                    where
+                        <#a as #rt::Actor>::Args: ::core::clone::Clone + ::core::marker::Sync,
+                    {
+                        let child = #rt::Child::<#a>::__new();
+                        let spec = #p::actor_child(
+                            &child,
+                            #field_name,
+                            #restart,
+                            #shutdown,
+                            ::core::option::Option::None,
+                            move || ::core::clone::Clone::clone(&args),
+                        );
+                        let supervisor = self.__actor_supervisor.addr().ok_or(
+                            #rt::SupervisorError::Unavailable(#rt::CallError::Stopped(#rt::ExitReason::NoProc)),
+                        )?;
+                        supervisor
+                            .start_child(spec)
+                            .await
+                            .map_err(#rt::SupervisorError::Unavailable)??;
+                        ::core::result::Result::Ok(child)
+                    }
+                })
+            }
+            Kind::Supervisor(_) => None,
+        })
+    } else {
+        None
+    };
+
+    let doc_start = format!(
+        "Starts the `{ident}` supervision tree: its children start in declared order. Fails (after stopping the children already started) if one of them fails to start."
+    );
+    quote! {
+        #item
+
+        #[automatically_derived]
+        impl ::core::clone::Clone for #ident {
+            fn clone(&self) -> Self {
+                #ident {
+                    #( #field_names: ::core::clone::Clone::clone(&self.#field_names), )*
+                    __actor_supervisor: ::core::clone::Clone::clone(&self.__actor_supervisor),
+                }
+            }
+        }
+
+        #[automatically_derived]
+        impl #p::Supervise for #ident {
+            fn __new() -> Self {
+                #ident {
+                    #( #news, )*
+                    __actor_supervisor: #p::SupervisorSlot::__new(),
+                }
+            }
+
+            fn __spec(&self) -> #rt::SupervisorSpec {
+                #rt::SupervisorSpec::new(
+                    #strategy,
+                    #intensity,
+                    #period,
+                    ::std::vec![ #( #specs ),* ],
+                )
+            }
+
+            fn __supervisor(&self) -> &#p::SupervisorSlot {
+                &self.__actor_supervisor
+            }
+        }
+
+        #[allow(dead_code)]
+        impl #ident {
+            #[doc = #doc_start]
+            ///
+            /// # Errors
+            /// `SpawnError::Init(SupervisorError::ChildStart { .. })` naming the child that failed.
+            pub async fn start() -> ::core::result::Result<Self, #rt::SpawnError<#rt::SupervisorError>> {
+                #p::start_supervisor::<Self>().await
+            }
+
+            /// The supervisor's address while it runs (it changes if a parent supervisor
+            /// restarts it).
+            pub fn supervisor(&self) -> ::core::option::Option<#rt::Addr<#rt::Supervisor>> {
+                self.__actor_supervisor.addr()
+            }
+
+            /// Stops the tree: children in reverse start order, each within its shutdown time.
+            pub fn stop(&self) {
+                if let ::core::option::Option::Some(s) = self.__actor_supervisor.addr() {
+                    s.exit(#rt::ExitReason::Shutdown);
+                }
+            }
+
+            #start_child
+        }
+
+        #[automatically_derived]
+        impl ::core::fmt::Debug for #ident {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(::core::stringify!(#ident))
+                    #( .field(::core::stringify!(#field_names), &self.#field_names) )*
+                    .finish()
+            }
+        }
+
+        #errors
+    }
+}

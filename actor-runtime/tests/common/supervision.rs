@@ -1,0 +1,113 @@
+//! A worker that journals its starts and exits, and a reference model of OTP restarts.
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use actor_runtime::prelude::*;
+
+/// An ordered log shared by the workers of one test, found by the test's key.
+#[derive(Clone, Default, Debug)]
+pub struct Journal(Arc<Mutex<Vec<String>>>);
+
+static JOURNALS: LazyLock<Mutex<HashMap<&'static str, Journal>>> = LazyLock::new(Default::default);
+
+impl Journal {
+    /// The journal of test `key` (one per key for the whole test binary).
+    pub fn named(key: &'static str) -> Journal {
+        JOURNALS
+            .lock()
+            .expect("journals")
+            .entry(key)
+            .or_default()
+            .clone()
+    }
+    pub fn push(&self, event: String) {
+        self.0.lock().expect("journal").push(event);
+    }
+    /// Everything recorded since the last take.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().expect("journal"))
+    }
+}
+
+/// A worker named `name` that journals `start name` and `exit name: reason`.
+#[actor]
+#[derive(Debug)]
+pub struct Worker {
+    name: &'static str,
+    journal: Journal,
+    handled: u32,
+}
+
+#[actor]
+impl Worker {
+    #[init]
+    fn init((name, journal): (&'static str, Journal)) -> Self {
+        journal.push(format!("start {name}"));
+        Worker {
+            name,
+            journal,
+            handled: 0,
+        }
+    }
+
+    /// Stops with an abnormal reason (a crash, with `#[terminate]` journalling it).
+    #[handle(cast)]
+    fn crash(&mut self, ctx: &mut Ctx<Self>) {
+        ctx.stop_with(ExitReason::error("crash"));
+    }
+
+    /// Stops normally.
+    #[handle(cast)]
+    fn quit(&mut self, ctx: &mut Ctx<Self>) {
+        ctx.stop();
+    }
+
+    /// Counts a message.
+    #[handle(cast)]
+    fn work(&mut self) {
+        self.handled += 1;
+    }
+
+    #[handle(call)]
+    fn handled(&self) -> u32 {
+        self.handled
+    }
+
+    #[handle(call)]
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Holds the caller until the worker stops.
+    #[handle(call)]
+    fn hang(&mut self, reply: ReplyTo<u32>) {
+        std::mem::forget(reply);
+    }
+
+    #[terminate]
+    fn terminate(&mut self, reason: &ExitReason) {
+        self.journal.push(format!("exit {}: {reason}", self.name));
+    }
+}
+
+/// Which children OTP restarts, and in which order, when child `crashed` of `n` crashes
+/// abnormally (every child permanent): the journal the supervisor must produce.
+pub fn expected(strategy: Strategy, n: usize, crashed: usize, names: &[&str]) -> Vec<String> {
+    let mut events = vec![format!("exit {}: error: crash", names[crashed])];
+    let restarted: Vec<usize> = match strategy {
+        Strategy::OneForOne | Strategy::SimpleOneForOne => vec![crashed],
+        Strategy::OneForAll => (0..n).collect(),
+        Strategy::RestForOne => (crashed..n).collect(),
+    };
+    for &j in restarted.iter().rev() {
+        if j != crashed {
+            events.push(format!("exit {}: shutdown", names[j]));
+        }
+    }
+    for &j in &restarted {
+        events.push(format!("start {}", names[j]));
+    }
+    events
+}
