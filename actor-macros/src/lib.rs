@@ -30,19 +30,6 @@ pub fn supervisor(attr: TokenStream, item: TokenStream) -> TokenStream {
     supervisor::expand(attr.into(), item.into()).into()
 }
 
-/// Marks a child field in a `#[supervisor]` struct. Outside one it is an error that says so.
-#[proc_macro_attribute]
-pub fn child(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let _ = attr;
-    let error = syn::Error::new(
-        proc_macro2::Span::call_site(),
-        "`#[child]` only works on a field of a `#[supervisor]` struct",
-    )
-    .to_compile_error();
-    let item = proc_macro2::TokenStream::from(item);
-    quote::quote!(#error #item).into()
-}
-
 /// Marks a handler in an `#[actor]` impl. Outside one it is an error that says so.
 #[proc_macro_attribute]
 pub fn handle(attr: TokenStream, item: TokenStream) -> TokenStream {

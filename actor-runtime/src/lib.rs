@@ -63,7 +63,7 @@ mod system;
 mod timer;
 
 pub use actor::{Actor, DEFAULT_MAILBOX, HandlesDown, spawn};
-pub use actor_macros::{actor, child, handle, init, on_down, on_exit, supervisor, terminate};
+pub use actor_macros::{actor, handle, init, on_down, on_exit, supervisor, terminate};
 pub use addr::{Addr, Pid, Rejected};
 pub use call::{Call, CallFuture, DEFAULT_CALL_TIMEOUT, ReplyTo};
 pub use ctx::Ctx;
@@ -82,8 +82,8 @@ pub use timer::TimerRef;
 pub mod prelude {
     pub use crate::{
         Actor, Addr, CallError, Child, Ctx, Down, Exit, ExitReason, MonitorRef, Pid, ReplyTo,
-        Restart, SendError, Shutdown, SpawnError, Strategy, SupervisorError, actor, child, handle,
-        init, on_down, on_exit, supervisor, terminate,
+        Restart, SendError, Shutdown, SpawnError, Strategy, SupervisorError, actor, handle, init,
+        on_down, on_exit, supervisor, terminate,
     };
 }
 

@@ -1,4 +1,4 @@
-//! Compile-pass and compile-fail cases for `#[actor]`. Bless with
+//! Compile-pass and compile-fail cases for `#[actor]` and `#[supervisor]`. Bless with
 //! `TRYBUILD=overwrite cargo test -p ui-tests`, then read every changed `.stderr`.
 
 #[test]
@@ -11,4 +11,16 @@ fn actor_pass() {
 fn actor_fail() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/actor/fail/*.rs");
+}
+
+#[test]
+fn supervisor_pass() {
+    let t = trybuild::TestCases::new();
+    t.pass("tests/ui/supervisor/pass/*.rs");
+}
+
+#[test]
+fn supervisor_fail() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/supervisor/fail/*.rs");
 }

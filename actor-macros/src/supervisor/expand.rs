@@ -137,6 +137,10 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
         None
     };
 
+    if dynamic {
+        // The one field only declares the children's type and options.
+        item.attrs.push(syn::parse_quote!(#[allow(dead_code)]));
+    }
     let doc_start = format!(
         "Starts the `{ident}` supervision tree: its children start in declared order. Fails (after stopping the children already started) if one of them fails to start."
     );

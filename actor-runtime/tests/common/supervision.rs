@@ -80,6 +80,12 @@ impl Worker {
         self.name
     }
 
+    /// Never returns: the worker can then only be killed.
+    #[handle(cast)]
+    async fn stall(&mut self) {
+        std::future::pending::<()>().await;
+    }
+
     /// Holds the caller until the worker stops.
     #[handle(call)]
     fn hang(&mut self, reply: ReplyTo<u32>) {

@@ -1,0 +1,22 @@
+use actor_runtime::prelude::*;
+
+#[actor]
+struct Worker;
+
+#[actor]
+impl Worker {
+    #[init]
+    fn init() -> Self {
+        Worker
+    }
+}
+
+#[supervisor(one_for_one)]
+struct Tree {
+    #[child(name = "worker")]
+    first: Child<Worker>,
+    #[child(name = "worker")]
+    second: Child<Worker>,
+}
+
+fn main() {}

@@ -1,0 +1,20 @@
+use actor_runtime::prelude::*;
+
+#[actor]
+struct Worker;
+
+#[actor]
+impl Worker {
+    #[init]
+    fn init() -> Self {
+        Worker
+    }
+}
+
+#[supervisor(simple_one_for_one)]
+struct Pool {
+    worker: Child<Worker>,
+    other: Child<Worker>,
+}
+
+fn main() {}

@@ -1,0 +1,17 @@
+use actor_runtime::prelude::*;
+
+#[actor]
+struct Worker;
+
+#[actor]
+impl Worker {
+    #[init]
+    fn init() -> Self {
+        Worker
+    }
+}
+
+#[supervisor(one_for_one)]
+struct Tree(Child<Worker>);
+
+fn main() {}
