@@ -18,5 +18,6 @@ chapters! {
     messaging => "messaging.md",
     failure => "failure.md",
     registry_and_timers => "registry-and-timers.md",
+    supervision => "supervision.md",
     performance => "performance.md",
 }

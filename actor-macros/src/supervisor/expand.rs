@@ -80,7 +80,7 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
                 let args = match &c.args {
                     Some(e) => quote_spanned! {e.span()=> move || #e },
                     None => quote_spanned! {a.span()=>
-                        || <<#a as #rt::Actor>::Args as ::core::default::Default>::default()
+                        <<#a as #rt::Actor>::Args as ::core::default::Default>::default
                     },
                 };
                 quote! { #p::actor_child(&self.#f, #field_name, #restart, #shutdown, #name, #args) }
