@@ -82,8 +82,8 @@ pub use timer::TimerRef;
 pub mod prelude {
     pub use crate::{
         Actor, Addr, CallError, Child, Ctx, Down, Exit, ExitReason, MonitorRef, Pid, ReplyTo,
-        Restart, SendError, Shutdown, SpawnError, Strategy, SupervisorError, actor, handle, init,
-        on_down, on_exit, supervisor, terminate,
+        SendError, SpawnError, SupervisorError, actor, handle, init, on_down, on_exit, supervisor,
+        terminate,
     };
 }
 

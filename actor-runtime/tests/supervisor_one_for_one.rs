@@ -3,6 +3,7 @@
 
 mod common;
 
+use actor_runtime::Strategy;
 use actor_runtime::prelude::*;
 use common::supervision::{Journal, Worker, expected};
 
