@@ -50,6 +50,7 @@
 
 mod actor;
 mod addr;
+mod application;
 mod call;
 mod ctx;
 mod deadline;
@@ -65,6 +66,7 @@ mod timer;
 pub use actor::{Actor, DEFAULT_MAILBOX, HandlesDown, spawn};
 pub use actor_macros::{actor, handle, init, on_down, on_exit, supervisor, terminate};
 pub use addr::{Addr, Pid, Rejected};
+pub use application::{App, AppError, AppMode, Node, NodeExit};
 pub use call::{Call, CallFuture, DEFAULT_CALL_TIMEOUT, ReplyTo};
 pub use ctx::Ctx;
 pub use error::{CallError, SendError, SpawnError};

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
-use actor_runtime::prelude::*;
 use actor_runtime::Strategy;
+use actor_runtime::prelude::*;
 
 /// An ordered log shared by the workers of one test, found by the test's key.
 #[derive(Clone, Default, Debug)]
