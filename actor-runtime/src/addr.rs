@@ -109,6 +109,14 @@ impl<M: Send + 'static> Target<M> {
         }
     }
 
+    /// The mailbox of a target built by [`Target::local`].
+    fn local_cell(&self) -> Option<&Arc<Cell<M>>> {
+        match &self.kind {
+            Kind::Local(c) => Some(c),
+            Kind::Slot(_) => None,
+        }
+    }
+
     pub(crate) fn slot(slot: Arc<ChildSlot<M>>) -> Self {
         Target {
             kind: Kind::Slot(slot),
@@ -189,20 +197,25 @@ pub trait Client<M>: Send + Sync + Sized + 'static {
 /// `addr.store(pos)?` for a `#[handle(cast)]`, `addr.nearby(lon, lat).await?` for a
 /// `#[handle(call)]`. Cloning is cheap (one reference count); every clone reaches the same actor.
 pub struct Addr<A: Actor> {
-    cell: Arc<Cell<A::Msg>>,
+    /// Always built from [`Target::local`]: an address names one actor.
     client: A::Client,
 }
 
 impl<A: Actor> Addr<A> {
     pub(crate) fn from_cell(cell: Arc<Cell<A::Msg>>) -> Self {
         Addr {
-            client: A::Client::__from_target(Target::local(cell.clone())),
-            cell,
+            client: A::Client::__from_target(Target::local(cell)),
         }
     }
 
     pub(crate) fn cell(&self) -> &Arc<Cell<A::Msg>> {
-        &self.cell
+        // Cannot fail: `from_cell` is the only constructor of an `Addr`, and it builds the
+        // client from `Target::local`; generated clients hand back the target they were given.
+        #[allow(clippy::expect_used)]
+        self.client
+            .__target()
+            .local_cell()
+            .expect("an Addr's target is local")
     }
 
     pub(crate) fn process(&self) -> Weak<dyn Process> {
@@ -317,7 +330,7 @@ impl<A: Actor> Deref for Addr<A> {
 
 impl<A: Actor> Clone for Addr<A> {
     fn clone(&self) -> Self {
-        Addr::from_cell(self.cell.clone())
+        Addr::from_cell(self.cell().clone())
     }
 }
 
