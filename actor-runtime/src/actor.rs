@@ -166,6 +166,7 @@ pub(crate) async fn start<A: Actor>(
     if let Some(parent) = parent {
         let child: Arc<dyn Process> = cell.clone();
         crate::ctx::link_processes(parent, &child);
+        ctx.set_parent(parent.pid());
     }
     guard.0 = None;
     cell.set_dormant(Box::new(Starter {
@@ -227,7 +228,12 @@ async fn run<A: Actor>(mut state: A, mut ctx: Ctx<A>) {
             Next::Message(msg) => state.__handle(msg, &mut ctx).await,
             Next::Signal(Signal::Stop(reason)) => break reason,
             Next::Signal(Signal::Exit(exit)) => {
-                if A::TRAPS_EXITS {
+                if A::TRAPS_EXITS && Some(exit.from) == ctx.parent() {
+                    // The parent is gone (or asks us to go): trapping does not apply.
+                    if !exit.reason.is_normal() {
+                        break exit.reason;
+                    }
+                } else if A::TRAPS_EXITS {
                     state.__on_exit(exit, &mut ctx).await;
                 } else if !exit.reason.is_normal() {
                     break exit.reason;

@@ -269,7 +269,14 @@ impl<A: Actor> Addr<A> {
     /// The request travels on the system lane, ahead of queued messages; their callers get
     /// [`CallError::Stopped`](crate::CallError::Stopped). `#[terminate]` runs.
     pub fn stop(&self) {
-        self.cell().signal(Signal::Stop(ExitReason::Normal));
+        self.stop_with(ExitReason::Normal);
+    }
+
+    /// As [`Addr::stop`], with `reason` as the exit reason (e.g. [`ExitReason::Shutdown`] to
+    /// stop a supervisor and its tree). Unlike [`Addr::exit`], this is a request to stop, not
+    /// an exit signal: it cannot be trapped and it is never mistaken for the sender's exit.
+    pub fn stop_with(&self, reason: ExitReason) {
+        self.cell().signal(Signal::Stop(reason));
     }
 
     /// Sends an exit signal, as if from a linked actor that exited with `reason`: an actor

@@ -143,6 +143,8 @@ pub struct Node {
     exits: mpsc::UnboundedSender<(&'static str, ExitReason)>,
     exit_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<(&'static str, ExitReason)>>,
     stopping: std::sync::atomic::AtomicBool,
+    /// Wakes `run_until` when `stop` is called from elsewhere.
+    stop_requested: tokio::sync::Notify,
 }
 
 impl fmt::Debug for Node {
@@ -168,6 +170,7 @@ impl Node {
             exits,
             exit_rx: tokio::sync::Mutex::new(exit_rx),
             stopping: std::sync::atomic::AtomicBool::new(false),
+            stop_requested: tokio::sync::Notify::new(),
         }
     }
 
@@ -211,19 +214,29 @@ impl Node {
                 ))),
             });
         };
-        let exits = self.exits.clone();
-        let watched = supervisor.clone();
         let name = app.name;
+        {
+            let mut running = self.lock();
+            // `stop` may have begun while the tree was starting: it would not see this one.
+            if self.stopping.load(std::sync::atomic::Ordering::Acquire) {
+                drop(running);
+                supervisor.stop_with(ExitReason::Shutdown);
+                supervisor.wait_for_exit().await;
+                return Err(AppError::Stopping);
+            }
+            running.push(Running {
+                name,
+                mode: app.mode,
+                supervisor: supervisor.clone(),
+            });
+        }
+        // Watched only once recorded, so an early exit is always found.
+        let exits = self.exits.clone();
         tokio::spawn(async move {
-            let reason = watched.wait_for_exit().await;
+            let reason = supervisor.wait_for_exit().await;
             let _ = exits.send((name, reason));
         });
         tracing::info!(app = name, mode = ?app.mode, "application started");
-        self.lock().push(Running {
-            name,
-            mode: app.mode,
-            supervisor,
-        });
         Ok(tree)
     }
 
@@ -251,6 +264,7 @@ impl Node {
             loop {
                 tokio::select! {
                     exit = &mut stop => break exit,
+                    () = self.stop_requested.notified() => break NodeExit::Requested,
                     Some((app, reason)) = exits.recv() => {
                         if let Some(exit) = self.app_exited(app, reason) {
                             break exit;
@@ -287,14 +301,22 @@ impl Node {
 
     /// Stops every application, last started first, each tree stopping its children in
     /// reverse order within their shutdown times.
+    ///
+    /// A [`Node::run`] in progress then returns [`NodeExit::Requested`]; applications can no
+    /// longer be started.
     pub async fn stop(&self) {
-        self.stopping
-            .store(true, std::sync::atomic::Ordering::Release);
+        {
+            let _running = self.lock();
+            self.stopping
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
+        // A permit, so a `run_until` that is not waiting at this instant still sees it.
+        self.stop_requested.notify_one();
         loop {
             let last = self.lock().pop();
             let Some(app) = last else { break };
             tracing::info!(app = app.name, "stopping application");
-            app.supervisor.exit(ExitReason::Shutdown);
+            app.supervisor.stop_with(ExitReason::Shutdown);
             app.supervisor.wait_for_exit().await;
         }
     }

@@ -163,3 +163,22 @@ async fn temporary_application_exit_is_only_reported() {
         .await;
     assert_eq!(exit, NodeExit::Requested);
 }
+
+#[tokio::test]
+async fn stop_from_another_task_ends_run() {
+    let node = std::sync::Arc::new(Node::new());
+    node.start(App::<Steady>::new("steady"))
+        .await
+        .expect("start");
+    let stopper = {
+        let node = node.clone();
+        tokio::spawn(async move { node.stop().await })
+    };
+    let exit = node.run_until(std::future::pending()).await;
+    stopper.await.expect("stopper");
+    assert_eq!(exit, NodeExit::Requested);
+    assert_eq!(
+        node.start(App::<Steady>::new("late")).await.err(),
+        Some(AppError::Stopping)
+    );
+}

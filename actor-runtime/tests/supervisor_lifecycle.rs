@@ -192,3 +192,101 @@ async fn simple_one_for_one_starts_children_at_run_time_with_typed_arguments() {
     first_one.wait_for_exit().await;
     assert_eq!(sup.children().await.map(|c| c.len()), Ok(1));
 }
+
+/// Stops the tree it belongs to from inside one of its handlers.
+#[actor]
+struct Quitter {
+    tree: Option<QuitTree>,
+}
+
+#[actor]
+impl Quitter {
+    #[init]
+    fn init() -> Self {
+        Quitter { tree: None }
+    }
+
+    #[handle(cast)]
+    fn stop_tree(&mut self, tree: QuitTree) {
+        tree.stop();
+        self.tree = Some(tree);
+    }
+}
+
+#[supervisor(one_for_one)]
+struct QuitTree {
+    quitter: Child<Quitter>,
+}
+
+#[tokio::test]
+async fn a_child_can_stop_its_own_tree() {
+    let tree = QuitTree::start().await.expect("start");
+    let sup = tree.supervisor().expect("runs");
+    let child = tree.quitter.addr().expect("running");
+    tree.quitter.stop_tree(tree.clone()).expect("queued");
+    assert_eq!(sup.wait_for_exit().await, ExitReason::Shutdown);
+    assert_eq!(child.wait_for_exit().await, ExitReason::Shutdown);
+}
+
+/// Sends exit signals it has no business sending.
+#[actor]
+struct Meddler;
+
+#[actor]
+impl Meddler {
+    #[init]
+    fn init() -> Self {
+        Meddler
+    }
+
+    #[handle(call)]
+    fn meddle(&mut self, target: Addr<actor_runtime::Supervisor>) -> bool {
+        target.exit(ExitReason::error("meddling"));
+        true
+    }
+}
+
+#[tokio::test]
+async fn exit_signals_from_non_children_do_not_stop_a_supervisor() {
+    #[supervisor(one_for_one)]
+    struct Tree {
+        #[child(args = ("w", Journal::named("non-child")))]
+        w: Child<Worker>,
+    }
+    let tree = Tree::start().await.expect("start");
+    let sup = tree.supervisor().expect("runs");
+    let before = tree.w.addr().expect("running").pid();
+    let meddler = Meddler::spawn(()).await.expect("spawn");
+    assert_eq!(meddler.meddle(sup.clone()).await, Ok(true));
+    // The signal is handled before this call is answered.
+    let children = sup.children().await.expect("still answering");
+    assert_eq!(children[0].pid, Some(before), "nothing was restarted");
+    assert!(sup.is_alive());
+}
+
+#[tokio::test]
+async fn a_trapping_child_stops_when_its_supervisor_is_killed() {
+    /// Traps exits and ignores them.
+    #[actor]
+    struct Stubborn;
+
+    #[actor]
+    impl Stubborn {
+        #[init]
+        fn init() -> Self {
+            Stubborn
+        }
+
+        #[on_exit]
+        fn ignore(&mut self, _exit: Exit) {}
+    }
+
+    #[supervisor(one_for_one)]
+    struct Tree {
+        s: Child<Stubborn>,
+    }
+    let tree = Tree::start().await.expect("start");
+    let child = tree.s.addr().expect("running");
+    tree.supervisor().expect("runs").kill();
+    assert_eq!(child.wait_for_exit().await, ExitReason::Killed);
+}

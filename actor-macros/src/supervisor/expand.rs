@@ -21,6 +21,9 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
     let mut item = model.item.clone();
     let ident = &item.ident;
 
+    if !item.generics.params.is_empty() {
+        return quote! { #errors #item };
+    }
     // The hidden field that tracks this supervisor's own incarnation.
     if let syn::Fields::Named(named) = &mut item.fields {
         let field: syn::Field = syn::parse_quote! {
@@ -125,6 +128,8 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
                         )?;
                         supervisor
                             .start_child(spec)
+                            // The child's init may take as long as it needs, as in OTP.
+                            .timeout(::core::time::Duration::MAX)
                             .await
                             .map_err(#rt::SupervisorError::Unavailable)??;
                         ::core::result::Result::Ok(child)
@@ -199,7 +204,7 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
             /// Stops the tree: children in reverse start order, each within its shutdown time.
             pub fn stop(&self) {
                 if let ::core::option::Option::Some(s) = self.__actor_supervisor.addr() {
-                    s.exit(#rt::ExitReason::Shutdown);
+                    s.stop_with(#rt::ExitReason::Shutdown);
                 }
             }
 

@@ -138,6 +138,36 @@ impl Supervisor {
             cx.syn_error(e);
         }
 
+        if !item.generics.params.is_empty() {
+            cx.error_spanned_by(
+                &item.generics,
+                "a `#[supervisor]` struct cannot be generic: its children are concrete actors; make a separate struct per configuration",
+            );
+        }
+        // `Clone` and `Debug` are generated: report them in a derive, and drop them from it so
+        // the report is the only error.
+        for attr in &mut item.attrs {
+            if !attr.path().is_ident("derive") {
+                continue;
+            }
+            let Ok(paths) = attr.parse_args_with(
+                syn::punctuated::Punctuated::<Path, syn::Token![,]>::parse_terminated,
+            ) else {
+                continue;
+            };
+            let mut kept = syn::punctuated::Punctuated::<Path, syn::Token![,]>::new();
+            for path in paths {
+                if path.is_ident("Clone") || path.is_ident("Debug") {
+                    cx.error_spanned_by(
+                        &path,
+                        "`#[supervisor]` implements `Clone` and `Debug` itself: remove it from the derive",
+                    );
+                } else {
+                    kept.push(path);
+                }
+            }
+            *attr = syn::parse_quote!(#[derive(#kept)]);
+        }
         let mut children = Vec::new();
         match &mut item.fields {
             Fields::Named(named) => {
@@ -350,5 +380,5 @@ pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
         "h" => value * 3600.0,
         _ => return None,
     };
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    Duration::try_from_secs_f64(secs).ok()
 }

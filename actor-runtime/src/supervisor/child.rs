@@ -131,6 +131,9 @@ where
                 .map_err(|e| e.to_string())?;
             if let Some(name) = self.name {
                 if let Err(e) = registry::register(name, &addr) {
+                    // Unlink first so the kill is not taken for a crash of a child.
+                    addr.cell().remove_link(parent.pid());
+                    parent.remove_link(addr.pid());
                     addr.kill();
                     addr.wait_for_exit().await;
                     return Err(e.to_string());

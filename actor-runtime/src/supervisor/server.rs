@@ -114,7 +114,8 @@ impl Supervisor {
         Ok(pid)
     }
 
-    /// The children, in start order (static ones first).
+    /// The children, in start order (static ones first). A child that is not running (a
+    /// transient child that exited normally, a temporary child that exited) has no pid.
     #[handle(call)]
     fn children(&self) -> Vec<ChildInfo> {
         self.children
@@ -139,13 +140,22 @@ impl Supervisor {
         if self.ignore.remove(&exit.from) {
             return;
         }
+        // A child's exit counts only if the child has really stopped: anyone may send an exit
+        // signal, and a signal claiming to come from a running child is not its exit.
         if let Some(i) = position(&self.children, exit.from) {
-            self.static_exited(i, exit.reason, ctx).await;
+            if child_stopped(&self.children[i]) {
+                self.static_exited(i, exit.reason, ctx).await;
+            }
         } else if let Some(i) = position(&self.dynamic, exit.from) {
-            self.dynamic_exited(i, exit.reason, ctx).await;
-        } else if !exit.reason.is_normal() {
-            // Not a child: the parent (or someone speaking for it) tells us to go.
+            if child_stopped(&self.dynamic[i]) {
+                self.dynamic_exited(i, exit.reason, ctx).await;
+            }
+        } else if exit.from == Pid::EXTERNAL && !exit.reason.is_normal() {
+            // Sent by `main` or a test rather than by an actor: treated as from the parent.
+            // (An exit from the parent itself stops this actor before this hook runs.)
             ctx.stop_with(exit.reason);
+        } else {
+            tracing::debug!(from = %exit.from, reason = %exit.reason, "supervisor ignores an exit signal from a non-child");
         }
     }
 
@@ -166,6 +176,12 @@ impl std::fmt::Debug for Supervisor {
             .field("dynamic", &self.dynamic.len())
             .finish_non_exhaustive()
     }
+}
+
+fn child_stopped(slot: &Slot) -> bool {
+    slot.running
+        .as_ref()
+        .is_some_and(|r| r.process.exit_reason().is_some())
 }
 
 fn position(slots: &[Slot], pid: Pid) -> Option<usize> {
