@@ -166,7 +166,7 @@ pub(crate) async fn start<A: Actor>(
     if let Some(parent) = parent {
         let child: Arc<dyn Process> = cell.clone();
         crate::ctx::link_processes(parent, &child);
-        ctx.set_parent(parent.pid());
+        cell.set_parent(parent.pid());
     }
     guard.0 = None;
     cell.set_dormant(Box::new(Starter {

@@ -23,9 +23,6 @@ pub struct Ctx<A: Actor> {
     batch: VecDeque<A::Msg>,
     /// Messages handled since the task last yielded to the scheduler.
     streak: u32,
-    /// The actor this one was started linked to (`Pid::EXTERNAL` if none): its exit signal
-    /// stops this actor even if it traps exits, as a supervised OTP process does.
-    parent: Pid,
     /// A pending stop and the running timers: rare, so boxed to keep idle actors small
     /// (guarded by the "memory per idle" rows of `cargo run -p benches --release`).
     extra: Option<Box<Extra>>,
@@ -47,7 +44,6 @@ impl<A: Actor> Ctx<A> {
             addr,
             batch: VecDeque::new(),
             streak: 0,
-            parent: Pid::EXTERNAL,
             extra: None,
         }
     }
@@ -86,13 +82,10 @@ impl<A: Actor> Ctx<A> {
         .await
     }
 
-    pub(crate) fn set_parent(&mut self, parent: Pid) {
-        self.parent = parent;
-    }
-
-    /// The actor this one was started linked to by `spawn_link` or a supervisor, if any.
+    /// The actor this one was started linked to by `spawn_link` or a supervisor, if any. Its
+    /// exit signal stops this actor even if it traps exits, as for a supervised OTP process.
     pub fn parent(&self) -> Option<Pid> {
-        (self.parent != Pid::EXTERNAL).then_some(self.parent)
+        self.addr.cell().parent()
     }
 
     /// This actor's own address.

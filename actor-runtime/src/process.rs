@@ -62,6 +62,8 @@ struct Relations {
     name: Option<Arc<str>>,
     /// Tasks waiting for this actor's exit (`wait_for_exit`, dying calls, shutdown).
     exit_waiters: Vec<Waker>,
+    /// The actor this one was started linked to (kept here: linked actors have this record).
+    parent: Option<Pid>,
 }
 
 struct Inner<M> {
@@ -330,6 +332,14 @@ impl<M: Send + 'static> Cell<M> {
         Ok(())
     }
 
+    pub(crate) fn set_parent(&self, parent: Pid) {
+        self.lock().relations().parent = Some(parent);
+    }
+
+    pub(crate) fn parent(&self) -> Option<Pid> {
+        self.lock().relations.as_ref().and_then(|r| r.parent)
+    }
+
     /// Forgets the registered name if it is `name` (after `registry::unregister`).
     pub(crate) fn clear_name(&self, name: &str) {
         let mut inner = self.lock();
@@ -381,6 +391,7 @@ impl<M: Send + 'static> Cell<M> {
             monitoring,
             name,
             exit_waiters,
+            parent: _,
         } = relations;
         // Release the name and the table entry before anyone hears of the exit: a supervisor
         // reacting to the exit may restart the actor under the same name at once.
