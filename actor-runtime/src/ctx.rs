@@ -11,6 +11,7 @@ use tokio::task::AbortHandle;
 use crate::actor::{Actor, HandlesDown, start};
 use crate::addr::{Addr, Pid};
 use crate::error::{SendError, SpawnError};
+use crate::event::{Publisher, Topic};
 use crate::exit::{Down, Exit, ExitReason, MonitorRef, Signal};
 use crate::process::{Cell, Next, Process};
 use crate::timer::{self, TimerRef};
@@ -185,6 +186,19 @@ impl<A: Actor> Ctx<A> {
             from: self.pid(),
             reason,
         }));
+    }
+
+    /// Creates a topic owned by this actor, keeping the last `buffer` events for late
+    /// subscribers. Returns the topic, to hand to subscribers, and the only publisher, to keep
+    /// or clone for actors that may publish. When this actor stops, subscribers receive
+    /// [`Event::Closed`](crate::Event::Closed) and publishing fails.
+    pub fn topic<T: Clone + Send + 'static>(&mut self, buffer: usize) -> (Topic<T>, Publisher<T>) {
+        let (topic, publisher) = Topic::new(buffer);
+        let closing = topic.clone();
+        self.addr
+            .cell()
+            .on_exit(Box::new(move |reason| closing.close(reason)));
+        (topic, publisher)
     }
 
     /// Calls `send(&self_addr)` once after `delay`, typically to cast a message to

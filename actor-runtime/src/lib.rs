@@ -55,6 +55,7 @@ mod call;
 mod ctx;
 mod deadline;
 mod error;
+mod event;
 mod exit;
 mod mailbox;
 mod process;
@@ -70,6 +71,7 @@ pub use application::{App, AppError, AppMode, Node, NodeExit};
 pub use call::{Call, CallFuture, DEFAULT_CALL_TIMEOUT, ReplyTo};
 pub use ctx::Ctx;
 pub use error::{CallError, SendError, SpawnError};
+pub use event::{Event, Publisher, Subscription, Topic, TopicClosed, TopicStats};
 pub use exit::{Down, Exit, ExitReason, MonitorRef};
 pub use process::MailboxStats;
 pub use registry::RegistryError;
@@ -83,9 +85,9 @@ pub use timer::TimerRef;
 /// The names most programs need: `use actor_runtime::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Actor, Addr, CallError, Child, Ctx, Down, Exit, ExitReason, MonitorRef, Pid, ReplyTo,
-        SendError, SpawnError, SupervisorError, actor, handle, init, on_down, on_exit, supervisor,
-        terminate,
+        Actor, Addr, CallError, Child, Ctx, Down, Event, Exit, ExitReason, MonitorRef, Pid,
+        Publisher, ReplyTo, SendError, SpawnError, SupervisorError, Topic, actor, handle, init,
+        on_down, on_exit, supervisor, terminate,
     };
 }
 

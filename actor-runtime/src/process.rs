@@ -64,7 +64,12 @@ struct Relations {
     exit_waiters: Vec<Waker>,
     /// The actor this one was started linked to (kept here: linked actors have this record).
     parent: Option<Pid>,
+    /// Run once with the exit reason when the actor stops (topics it owns close).
+    exit_hooks: Vec<ExitHook>,
 }
+
+/// Work the runtime does when an actor stops, beyond links and monitors.
+pub(crate) type ExitHook = Box<dyn FnOnce(&ExitReason) + Send>;
 
 struct Inner<M> {
     lanes: Lanes<M>,
@@ -332,6 +337,17 @@ impl<M: Send + 'static> Cell<M> {
         Ok(())
     }
 
+    /// Runs `hook` when the actor stops, or now if it has stopped already.
+    pub(crate) fn on_exit(&self, hook: ExitHook) {
+        let mut inner = self.lock();
+        if let Some(reason) = inner.exit.clone() {
+            drop(inner);
+            hook(&reason);
+        } else {
+            inner.relations().exit_hooks.push(hook);
+        }
+    }
+
     pub(crate) fn set_parent(&self, parent: Pid) {
         self.lock().relations().parent = Some(parent);
     }
@@ -392,6 +408,7 @@ impl<M: Send + 'static> Cell<M> {
             name,
             exit_waiters,
             parent: _,
+            exit_hooks,
         } = relations;
         // Release the name and the table entry before anyone hears of the exit: a supervisor
         // reacting to the exit may restart the actor under the same name at once.
@@ -400,6 +417,9 @@ impl<M: Send + 'static> Cell<M> {
         }
         system::unregister(self.pid);
         wake_all(exit_waiters);
+        for hook in exit_hooks {
+            hook(&reason);
+        }
         if reason.is_abnormal() {
             tracing::debug!(pid = %self.pid, %reason, "actor exited");
         }
