@@ -64,6 +64,7 @@ pub struct Target<M> {
 enum Kind<M> {
     Local(Arc<Cell<M>>),
     Slot(Arc<ChildSlot<M>>),
+    Pool(Arc<crate::pool::Workers<M>>),
 }
 
 impl<M> Clone for Target<M> {
@@ -72,6 +73,7 @@ impl<M> Clone for Target<M> {
             kind: match &self.kind {
                 Kind::Local(c) => Kind::Local(c.clone()),
                 Kind::Slot(s) => Kind::Slot(s.clone()),
+                Kind::Pool(p) => Kind::Pool(p.clone()),
             },
         }
     }
@@ -82,6 +84,7 @@ impl<M> fmt::Debug for Target<M> {
         match &self.kind {
             Kind::Local(c) => fmt::Debug::fmt(c, f),
             Kind::Slot(_) => f.write_str("Child"),
+            Kind::Pool(_) => f.write_str("Pool"),
         }
     }
 }
@@ -113,7 +116,13 @@ impl<M: Send + 'static> Target<M> {
     fn local_cell(&self) -> Option<&Arc<Cell<M>>> {
         match &self.kind {
             Kind::Local(c) => Some(c),
-            Kind::Slot(_) => None,
+            Kind::Slot(_) | Kind::Pool(_) => None,
+        }
+    }
+
+    pub(crate) fn pool(workers: Arc<crate::pool::Workers<M>>) -> Self {
+        Target {
+            kind: Kind::Pool(workers),
         }
     }
 
@@ -123,24 +132,33 @@ impl<M: Send + 'static> Target<M> {
         }
     }
 
-    /// The mailbox messages go to now; `Err` with the reason if there is none (a child that
-    /// is not running).
-    pub(crate) fn resolve(&self) -> Result<CellRef<'_, M>, ExitReason> {
+    /// The mailbox a call goes to now; `Err` if there is none (a child that is not running,
+    /// a pool whose workers are all full or stopped).
+    pub(crate) fn resolve(&self) -> Result<CellRef<'_, M>, Unavailable> {
         match &self.kind {
             Kind::Local(c) => Ok(CellRef::Borrowed(c)),
-            Kind::Slot(s) => s.current().map(CellRef::Owned),
+            Kind::Slot(s) => s
+                .current()
+                .map(CellRef::Owned)
+                .map_err(Unavailable::Stopped),
+            Kind::Pool(p) => p.pick().map(CellRef::Owned),
         }
     }
 
     /// Fail-fast send of a cast message.
     pub fn cast(&self, msg: M) -> Result<(), SendError> {
-        match self.resolve() {
-            Ok(cell) => cell.try_send(msg).map_err(|(_, e)| e),
-            Err(reason) => {
-                crate::system::count_undelivered();
-                Err(SendError::Stopped(reason))
-            }
-        }
+        let cell = match &self.kind {
+            Kind::Local(c) => CellRef::Borrowed(c),
+            Kind::Slot(s) => match s.current() {
+                Ok(c) => CellRef::Owned(c),
+                Err(reason) => {
+                    crate::system::count_undelivered();
+                    return Err(SendError::Stopped(reason));
+                }
+            },
+            Kind::Pool(p) => return p.cast(msg),
+        };
+        cell.try_send(msg).map_err(|(_, e)| e)
     }
 
     /// Builds a call: `build` wraps the reply slot into the message.
@@ -148,6 +166,13 @@ impl<M: Send + 'static> Target<M> {
         let (reply, rx) = call::reply_pair();
         Call::new(self, build(reply), rx)
     }
+}
+
+/// Why a target has no mailbox to take a message now.
+pub(crate) enum Unavailable {
+    Stopped(ExitReason),
+    /// Every worker of a pool is full.
+    Overloaded,
 }
 
 /// Where a supervised child lives now: replaced by its supervisor at every restart.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::addr::{CellRef, Pid, Target};
+use crate::addr::{CellRef, Pid, Target, Unavailable};
 use crate::deadline::{self, Registration};
 use crate::error::{CallError, SendError};
 use crate::exit::ExitReason;
@@ -221,10 +221,14 @@ impl<M: Send + 'static, R> Future for CallFuture<'_, M, R> {
         if this.cell.is_none() {
             match this.target.resolve() {
                 Ok(cell) => this.cell = Some(cell),
-                Err(reason) => {
+                Err(Unavailable::Stopped(reason)) => {
                     this.msg = None;
                     crate::system::count_undelivered();
                     return Poll::Ready(Err(CallError::Stopped(reason)));
+                }
+                Err(Unavailable::Overloaded) => {
+                    this.msg = None;
+                    return Poll::Ready(Err(CallError::Overloaded));
                 }
             }
         }

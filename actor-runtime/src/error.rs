@@ -51,6 +51,9 @@ pub enum CallError {
     NoReply,
     /// An actor called itself; it would wait forever for its own reply.
     CallToSelf(Pid),
+    /// Every worker of a pool had a full mailbox: the call was shed (and counted) rather than
+    /// queued. Answer "busy" (HTTP 503) or retry later.
+    Overloaded,
 }
 
 impl fmt::Display for CallError {
@@ -59,6 +62,9 @@ impl fmt::Display for CallError {
             CallError::Timeout(d) => write!(f, "no reply within {d:?}"),
             CallError::Stopped(reason) => write!(f, "actor stopped before replying ({reason})"),
             CallError::NoReply => f.write_str("actor dropped the reply without answering"),
+            CallError::Overloaded => {
+                f.write_str("every worker is busy (mailboxes full): the call was shed")
+            }
             CallError::CallToSelf(pid) => write!(
                 f,
                 "actor {pid} called itself and would deadlock; handle the work inline or cast to yourself"

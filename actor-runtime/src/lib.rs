@@ -58,6 +58,7 @@ mod error;
 mod event;
 mod exit;
 mod mailbox;
+mod pool;
 mod process;
 pub mod registry;
 mod supervisor;
@@ -73,6 +74,7 @@ pub use ctx::Ctx;
 pub use error::{CallError, SendError, SpawnError};
 pub use event::{Event, Publisher, Subscription, Topic, TopicClosed, TopicStats};
 pub use exit::{Down, Exit, ExitReason, MonitorRef};
+pub use pool::{Pool, PoolStats};
 pub use process::MailboxStats;
 pub use registry::RegistryError;
 pub use supervisor::{

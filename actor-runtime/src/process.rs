@@ -162,11 +162,29 @@ impl<M: Send + 'static> Cell<M> {
 
     /// Fail-fast send: enqueue or say why not.
     pub(crate) fn try_send(&self, msg: M) -> Result<(), (M, SendError)> {
+        self.push(msg, true)
+    }
+
+    /// As `try_send`, but a refusal is not counted: a pool trying its workers in turn counts
+    /// once, for the whole pool, if none takes the message.
+    pub(crate) fn try_send_uncounted(&self, msg: M) -> Result<(), (M, SendError)> {
+        self.push(msg, false)
+    }
+
+    /// `true` if a message would fit now.
+    pub(crate) fn has_room(&self) -> bool {
+        let inner = self.lock();
+        inner.exit.is_none() && inner.lanes.len() < self.capacity
+    }
+
+    fn push(&self, msg: M, count: bool) -> Result<(), (M, SendError)> {
         let mut inner = self.lock();
         if let Some(reason) = &inner.exit {
             let reason = reason.clone();
             drop(inner);
-            system::count_undelivered();
+            if count {
+                system::count_undelivered();
+            }
             return Err((msg, SendError::Stopped(reason)));
         }
         match inner.lanes.push(msg, self.capacity) {
@@ -177,9 +195,13 @@ impl<M: Send + 'static> Cell<M> {
                 Ok(())
             }
             Err((msg, PushError::Full)) => {
-                inner.refused += 1;
+                if count {
+                    inner.refused += 1;
+                }
                 drop(inner);
-                system::count_refused();
+                if count {
+                    system::count_refused();
+                }
                 Err((
                     msg,
                     SendError::Full {

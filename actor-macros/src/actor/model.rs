@@ -16,6 +16,7 @@ use crate::ctxt::Ctxt;
 /// these names would be shadowed by them.
 const RESERVED: &[&str] = &[
     "pid",
+    "addr",
     "is_alive",
     "exit_reason",
     "wait_for_exit",
@@ -471,7 +472,7 @@ fn parse_handler(cx: &mut Ctxt, kind: Kind, f: &ImplItemFn) -> Option<Handler> {
     if RESERVED.contains(&name.as_str()) {
         cx.error_spanned_by(
             &f.sig.ident,
-            format!("`{name}` is a method of `Addr` itself, so a handler with this name could not be called: rename the handler"),
+            format!("`{name}` is a method of `Addr` or `Child` itself, so a handler with this name could not be called: rename the handler"),
         );
         ok = false;
     }

@@ -37,6 +37,10 @@ impl<A: Actor> Child<A> {
         }
     }
 
+    pub(crate) fn slot(&self) -> &Arc<ChildSlot<A::Msg>> {
+        &self.slot
+    }
+
     /// The address of the current incarnation, if the child is running.
     #[must_use]
     pub fn addr(&self) -> Option<Addr<A>> {

@@ -129,6 +129,22 @@ impl Supervisor {
             .collect()
     }
 
+    /// Stops the dynamic child `pid` (of a `simple_one_for_one` supervisor) with its
+    /// shutdown and forgets it; `false` if no running dynamic child has this pid.
+    #[handle(call)]
+    async fn terminate_child(&mut self, pid: Pid, ctx: &mut Ctx<Self>) -> bool {
+        let Some(i) = position(&self.dynamic, pid) else {
+            return false;
+        };
+        let mut slot = self.dynamic.remove(i);
+        if let Some(started) = slot.running.take() {
+            let me = ctx.process_arc();
+            let reason = self.stop_child(started, slot.spec.shutdown, &me).await;
+            slot.spec.starter.clear(reason);
+        }
+        true
+    }
+
     /// How many restarts this supervisor has performed since it started.
     #[handle(call)]
     fn restart_count(&self) -> u64 {

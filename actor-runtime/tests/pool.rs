@@ -1,0 +1,228 @@
+//! Pools: round-robin over workers with room, load shedding, replacement, resizing, and a pool
+//! subscribed to a topic as one subscriber.
+
+use std::sync::{Arc, Mutex};
+
+use actor_runtime::Pool;
+use actor_runtime::prelude::*;
+
+/// Who handled what, shared by the workers of one pool.
+type Ledger = Arc<Mutex<Vec<(Pid, u32)>>>;
+
+#[actor(mailbox = 2)]
+struct Worker {
+    ledger: Ledger,
+}
+
+#[actor]
+impl Worker {
+    #[init]
+    fn init(ledger: Ledger) -> Self {
+        Worker { ledger }
+    }
+
+    #[handle(cast)]
+    fn job(&mut self, n: u32, ctx: &mut Ctx<Self>) {
+        self.ledger.lock().expect("ledger").push((ctx.pid(), n));
+    }
+
+    #[handle(call)]
+    fn whoami(&self, ctx: &mut Ctx<Self>) -> Pid {
+        ctx.pid()
+    }
+
+    #[handle(cast)]
+    async fn block_on(&mut self, gate: tokio::sync::oneshot::Receiver<()>) {
+        let _ = gate.await;
+    }
+
+    #[handle(cast)]
+    fn crash(&mut self) {
+        panic!("worker crashed on purpose");
+    }
+
+    #[handle(cast)]
+    fn on_event(&mut self, event: Event<u32>, ctx: &mut Ctx<Self>) {
+        if let Event::Published(n) = event {
+            self.ledger.lock().expect("ledger").push((ctx.pid(), n));
+        }
+    }
+}
+
+async fn drain(pool: &Pool<Worker>) {
+    // A call per worker behind the casts: each answers after its earlier messages.
+    for w in Pool::workers(pool) {
+        w.whoami().await.expect("worker answers");
+    }
+}
+
+#[tokio::test]
+async fn casts_go_round_robin_over_the_workers() {
+    let ledger = Ledger::default();
+    let pool = Pool::<Worker>::start(3, ledger.clone())
+        .await
+        .expect("pool");
+    for n in 0..30 {
+        // Wait for room so the test is about distribution, not shedding.
+        while pool.job(n).is_err() {
+            tokio::task::yield_now().await;
+        }
+        if n % 3 == 2 {
+            drain(&pool).await;
+        }
+    }
+    drain(&pool).await;
+    let seen = ledger.lock().expect("ledger").clone();
+    assert_eq!(seen.len(), 30);
+    for w in Pool::workers(&pool) {
+        let pid = w.addr().expect("running").pid();
+        assert_eq!(seen.iter().filter(|(p, _)| *p == pid).count(), 10);
+    }
+}
+
+#[tokio::test]
+async fn a_full_pool_sheds_casts_and_calls_and_counts_them() {
+    let pool = Pool::<Worker>::start(2, Ledger::default())
+        .await
+        .expect("pool");
+    let mut gates = Vec::new();
+    for w in Pool::workers(&pool) {
+        let (gate, rx) = tokio::sync::oneshot::channel();
+        w.block_on(rx).expect("queued");
+        w.job(0).expect("room for one more");
+        gates.push(gate);
+    }
+    assert_eq!(pool.job(1), Err(SendError::Full { capacity: 2 }));
+    assert_eq!(pool.whoami().await, Err(CallError::Overloaded));
+    assert_eq!(Pool::stats(&pool).shed, 2);
+    for g in gates {
+        g.send(()).expect("worker waits");
+    }
+    // Once the workers have caught up, the pool takes calls again.
+    drain(&pool).await;
+    assert!(pool.whoami().await.is_ok());
+}
+
+#[tokio::test]
+async fn crashed_workers_are_replaced() {
+    let pool = Pool::<Worker>::start(2, Ledger::default())
+        .await
+        .expect("pool");
+    let first = Pool::workers(&pool)[0].addr().expect("running");
+    first.crash().expect("queued");
+    first.wait_for_exit().await;
+    Pool::supervisor(&pool)
+        .children()
+        .await
+        .expect("restart done");
+    let replaced = Pool::workers(&pool)[0].addr().expect("replaced");
+    assert_ne!(replaced.pid(), first.pid());
+    assert_eq!(Pool::size(&pool), 2);
+    for _ in 0..4 {
+        assert!(pool.whoami().await.is_ok());
+    }
+}
+
+#[tokio::test]
+async fn pools_resize_at_run_time() {
+    let pool = Pool::<Worker>::start(2, Ledger::default())
+        .await
+        .expect("pool");
+    Pool::resize(&pool, 5).await.expect("grow");
+    assert_eq!(Pool::size(&pool), 5);
+    assert_eq!(
+        Pool::supervisor(&pool).children().await.map(|c| c.len()),
+        Ok(5)
+    );
+    let removed = Pool::workers(&pool)[4].addr().expect("running");
+    Pool::resize(&pool, 1).await.expect("shrink");
+    assert_eq!(Pool::size(&pool), 1);
+    assert_eq!(removed.wait_for_exit().await, ExitReason::Shutdown);
+    assert_eq!(
+        Pool::supervisor(&pool).children().await.map(|c| c.len()),
+        Ok(1)
+    );
+    let only = Pool::workers(&pool)[0].addr().expect("running").pid();
+    for _ in 0..3 {
+        assert_eq!(pool.whoami().await, Ok(only));
+    }
+}
+
+/// Owns a topic.
+#[actor]
+struct Source {
+    topic: Topic<u32>,
+    publisher: Publisher<u32>,
+}
+
+#[actor]
+impl Source {
+    #[init]
+    fn init(ctx: &mut Ctx<Self>) -> Self {
+        let (topic, publisher) = ctx.topic(0);
+        Source { topic, publisher }
+    }
+
+    #[handle(call)]
+    fn topic(&self) -> Topic<u32> {
+        self.topic.clone()
+    }
+
+    #[handle(call)]
+    fn publisher(&self) -> Publisher<u32> {
+        self.publisher.clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_subscribed_to_a_topic_gets_each_event_exactly_once() {
+    let ledger = Ledger::default();
+    let pool = Pool::<Worker>::start(4, ledger.clone())
+        .await
+        .expect("pool");
+    let source = Source::spawn(()).await.expect("source");
+    let topic = source.topic().await.expect("topic");
+    topic.subscribe(pool.clone(), |p, event| p.on_event(event));
+    let publishers: Vec<_> = (0..2u32)
+        .map(|p| {
+            let source = source.clone();
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                let publisher = source.publisher().await.expect("token");
+                for i in 0..200 {
+                    publisher.publish(p * 1000 + i).expect("open");
+                    if i % 4 == 3 {
+                        drain(&pool).await;
+                    }
+                }
+            })
+        })
+        .collect();
+    for p in publishers {
+        p.await.expect("publisher");
+    }
+    drain(&pool).await;
+    let shed = topic.stats().shed;
+    let mut seen: Vec<u32> = ledger
+        .lock()
+        .expect("ledger")
+        .iter()
+        .map(|(_, n)| *n)
+        .collect();
+    seen.sort_unstable();
+    let before = seen.len();
+    seen.dedup();
+    assert_eq!(seen.len(), before, "no event was delivered twice");
+    assert_eq!(
+        seen.len() as u64 + shed,
+        400,
+        "every event delivered once or counted as shed"
+    );
+    let workers_used: std::collections::HashSet<Pid> = ledger
+        .lock()
+        .expect("ledger")
+        .iter()
+        .map(|(p, _)| *p)
+        .collect();
+    assert!(workers_used.len() > 1, "spread over the workers");
+}
