@@ -19,5 +19,6 @@ chapters! {
     failure => "failure.md",
     registry_and_timers => "registry-and-timers.md",
     supervision => "supervision.md",
+    events_and_pools => "events-and-pools.md",
     performance => "performance.md",
 }
