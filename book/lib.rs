@@ -20,5 +20,6 @@ chapters! {
     registry_and_timers => "registry-and-timers.md",
     supervision => "supervision.md",
     events_and_pools => "events-and-pools.md",
+    bridges => "bridges.md",
     performance => "performance.md",
 }

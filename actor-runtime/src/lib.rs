@@ -57,6 +57,7 @@ mod deadline;
 mod error;
 mod event;
 mod exit;
+pub mod io;
 mod mailbox;
 mod pool;
 mod process;

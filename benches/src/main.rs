@@ -4,7 +4,10 @@
 //! - tell: 1,000,000 casts to one actor, until all are processed (messages per second);
 //! - call: 100,000 sequential request/reply round trips (median and p99);
 //! - spawn: 100,000 idle actors (time per spawn; resident memory per actor, once fresh and
-//!   once after each has handled one call and gone idle again).
+//!   once after each has handled one call and gone idle again);
+//! - udp: 200,000 64-byte datagrams blasted on loopback to a `UdpServer` feeding a pool of two
+//!   counting actors, against a raw tokio `UdpSocket` receive loop (datagrams handled per
+//!   second, and the share that survived loopback).
 //!
 //! Each measurement runs in its own child process (so one phase's freed memory cannot hide
 //! another's growth) and is repeated; the table shows medians and the ratio to the baseline.
@@ -13,6 +16,11 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use actor_runtime::Pool;
+use actor_runtime::io::udp::{Datagram, UdpConfig, UdpServer};
 use actor_runtime::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 
@@ -20,6 +28,26 @@ const TELLS: u64 = 1_000_000;
 const CALLS: usize = 100_000;
 const ACTORS: usize = 100_000;
 const CAPACITY: usize = 1024;
+
+/// Counts datagrams.
+#[actor(mailbox = 4096)]
+struct Sink {
+    count: Arc<AtomicU64>,
+}
+
+#[actor]
+impl Sink {
+    #[init]
+    fn init(count: Arc<AtomicU64>) -> Self {
+        Sink { count }
+    }
+
+    #[handle(cast)]
+    fn packet(&mut self, datagram: Datagram) {
+        std::hint::black_box(&datagram.payload);
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+}
 
 #[actor(mailbox = 1024)]
 struct Counter {
@@ -245,6 +273,73 @@ fn spawn_tokio(n: usize) -> (f64, f64, f64) {
     })
 }
 
+const DATAGRAMS: u64 = 200_000;
+
+/// Sends `n` small datagrams to `to` as fast as the socket takes them.
+async fn blast(to: std::net::SocketAddr, n: u64) {
+    let client = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("client");
+    let payload = [7u8; 64];
+    for _ in 0..n {
+        let _ = client.send_to(&payload, to).await;
+    }
+}
+
+/// Waits until `count` stops growing for 100 ms; returns (final count, time of last growth).
+async fn settle(count: &AtomicU64, started: Instant) -> (u64, Duration) {
+    let mut last = (0, started.elapsed());
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = count.load(Ordering::Relaxed);
+        if now == last.0 {
+            return last;
+        }
+        last = (now, started.elapsed());
+    }
+}
+
+/// (datagrams/s received and handled by actors, fraction received).
+fn udp_ours(n: u64) -> (f64, f64) {
+    runtime().block_on(async move {
+        let count = Arc::new(AtomicU64::new(0));
+        let pool = Pool::<Sink>::start(2, count.clone()).await.expect("pool");
+        let config = UdpConfig {
+            readers: 2,
+            recv_buffer: Some(8 << 20),
+            ..UdpConfig::new("127.0.0.1:0".parse().expect("addr"))
+        };
+        let target = pool.clone();
+        let server = UdpServer::bind(&config, move |d| target.packet(d)).expect("bind");
+        let started = Instant::now();
+        blast(server.local_addr(), n).await;
+        let (got, at) = settle(&count, started).await;
+        (got as f64 / at.as_secs_f64(), got as f64 / n as f64)
+    })
+}
+
+fn udp_tokio(n: u64) -> (f64, f64) {
+    runtime().block_on(async move {
+        let count = Arc::new(AtomicU64::new(0));
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let to = socket.local_addr().expect("addr");
+        let counter = count.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 65_536];
+            while let Ok((len, _)) = socket.recv_from(&mut buf).await {
+                std::hint::black_box(buf[..len].to_vec());
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let started = Instant::now();
+        blast(to, n).await;
+        let (got, at) = settle(&count, started).await;
+        (got as f64 / at.as_secs_f64(), got as f64 / n as f64)
+    })
+}
+
 fn rss_bytes() -> u64 {
     // Second field of /proc/self/statm: resident pages.
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
@@ -296,6 +391,14 @@ fn run_phase(phase: &str, quick: bool) {
         "spawn-tokio" => {
             let (t, b, u) = spawn_tokio(ACTORS / scale as usize);
             format!("{t} {b} {u}")
+        }
+        "udp-ours" => {
+            let (r, f) = udp_ours(DATAGRAMS / scale);
+            format!("{r} {f}")
+        }
+        "udp-tokio" => {
+            let (r, f) = udp_tokio(DATAGRAMS / scale);
+            format!("{r} {f}")
         }
         other => {
             eprintln!("unknown phase `{other}`");
@@ -351,6 +454,8 @@ fn main() {
     let call_tokio = measure("call-tokio", reps, quick);
     let spawn_ours = measure("spawn-ours", reps.min(3), quick);
     let spawn_tokio = measure("spawn-tokio", reps.min(3), quick);
+    let udp_ours = measure("udp-ours", reps.min(3), quick);
+    let udp_tokio = measure("udp-tokio", reps.min(3), quick);
     eprintln!("\r{:40}", "");
 
     let row = |name: &str, ours: f64, base: f64, unit: &str, higher_is_better: bool| {
@@ -407,5 +512,19 @@ fn main() {
         column(&spawn_tokio, 2),
         "bytes",
         false,
+    );
+    row(
+        "udp datagrams received",
+        column(&udp_ours, 0) / 1e3,
+        column(&udp_tokio, 0) / 1e3,
+        "k/s",
+        true,
+    );
+    row(
+        "udp datagrams kept",
+        column(&udp_ours, 1) * 100.0,
+        column(&udp_tokio, 1) * 100.0,
+        "%",
+        true,
     );
 }

@@ -1,0 +1,3 @@
+//! Bridges between the network and actors.
+
+pub mod udp;
