@@ -1,3 +1,6 @@
 //! Bridges between the network and actors.
 
 pub mod udp;
+
+#[cfg(feature = "http")]
+pub mod http;

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use actor_runtime::Pool;
+use actor_runtime::io::http::axum;
 use actor_runtime::io::udp::{Datagram, UdpConfig, UdpServer};
 use actor_runtime::prelude::*;
 use tokio::sync::{mpsc, oneshot};
@@ -340,6 +341,63 @@ fn udp_tokio(n: u64) -> (f64, f64) {
     })
 }
 
+const REQUESTS: usize = 20_000;
+const HTTP_CONCURRENCY: usize = 32;
+
+/// Requests per second from `HTTP_CONCURRENCY` keep-alive clients against `url`.
+async fn hammer(url: String, n: usize) -> f64 {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let per_task = n / HTTP_CONCURRENCY;
+    let tasks: Vec<_> = (0..HTTP_CONCURRENCY)
+        .map(|_| {
+            let client = client.clone();
+            let url = url.clone();
+            tokio::spawn(async move {
+                for _ in 0..per_task {
+                    let response = client.get(&url).send().await.expect("request");
+                    assert!(response.status().is_success());
+                    response.bytes().await.expect("body");
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("client task");
+    }
+    (per_task * HTTP_CONCURRENCY) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// An axum handler that calls an actor for every request.
+async fn via_actor(
+    axum::extract::State(counter): axum::extract::State<Addr<Counter>>,
+) -> Result<String, actor_runtime::io::http::CallRejection> {
+    Ok(counter.echo(1).await?.to_string())
+}
+
+fn http_ours(n: usize) -> f64 {
+    runtime().block_on(async move {
+        let counter = Counter::spawn(()).await.expect("spawn");
+        let router = axum::Router::new()
+            .route("/", axum::routing::get(via_actor))
+            .with_state(counter);
+        let server = actor_runtime::io::http::serve("127.0.0.1:0".parse().expect("addr"), router)
+            .await
+            .expect("serve");
+        hammer(format!("http://{}/", server.local_addr()), n).await
+    })
+}
+
+fn http_plain(n: usize) -> f64 {
+    runtime().block_on(async move {
+        let router = axum::Router::new().route("/", axum::routing::get(|| async { "1" }));
+        let server = actor_runtime::io::http::serve("127.0.0.1:0".parse().expect("addr"), router)
+            .await
+            .expect("serve");
+        hammer(format!("http://{}/", server.local_addr()), n).await
+    })
+}
+
 fn rss_bytes() -> u64 {
     // Second field of /proc/self/statm: resident pages.
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
@@ -392,6 +450,8 @@ fn run_phase(phase: &str, quick: bool) {
             let (t, b, u) = spawn_tokio(ACTORS / scale as usize);
             format!("{t} {b} {u}")
         }
+        "http-ours" => format!("{}", http_ours(REQUESTS / scale as usize)),
+        "http-plain" => format!("{}", http_plain(REQUESTS / scale as usize)),
         "udp-ours" => {
             let (r, f) = udp_ours(DATAGRAMS / scale);
             format!("{r} {f}")
@@ -456,6 +516,8 @@ fn main() {
     let spawn_tokio = measure("spawn-tokio", reps.min(3), quick);
     let udp_ours = measure("udp-ours", reps.min(3), quick);
     let udp_tokio = measure("udp-tokio", reps.min(3), quick);
+    let http_ours = measure("http-ours", reps.min(3), quick);
+    let http_plain = measure("http-plain", reps.min(3), quick);
     eprintln!("\r{:40}", "");
 
     let row = |name: &str, ours: f64, base: f64, unit: &str, higher_is_better: bool| {
@@ -525,6 +587,14 @@ fn main() {
         column(&udp_ours, 1) * 100.0,
         column(&udp_tokio, 1) * 100.0,
         "%",
+        true,
+    );
+    println!("{:<28} {:>14} {:>14}", "", "via an actor", "plain axum");
+    row(
+        "http requests (32 clients)",
+        column(&http_ours, 0) / 1e3,
+        column(&http_plain, 0) / 1e3,
+        "k/s",
         true,
     );
 }

@@ -1,0 +1,204 @@
+//! The HTTP bridge: axum handlers calling actors, requests routed into a pool, HTTPS with a
+//! self-signed certificate, and the status codes of failures.
+
+use std::time::Duration;
+
+use actor_runtime::Pool;
+use actor_runtime::io::http::axum::extract::State;
+use actor_runtime::io::http::axum::routing::get;
+use actor_runtime::io::http::axum::{Json, Router};
+use actor_runtime::io::http::{
+    CallRejection, HttpRequest, HttpResponse, PoolRouting, TlsConfig, pool_router, serve, serve_tls,
+};
+use actor_runtime::prelude::*;
+use axum::http::StatusCode;
+
+#[actor]
+struct Counter {
+    n: u64,
+}
+
+#[actor]
+impl Counter {
+    #[init]
+    fn init() -> Self {
+        Counter { n: 0 }
+    }
+
+    #[handle(call)]
+    fn bump(&mut self) -> u64 {
+        self.n += 1;
+        self.n
+    }
+
+    #[handle(call)]
+    async fn slow(&self) -> u64 {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        self.n
+    }
+}
+
+async fn bump(State(counter): State<Addr<Counter>>) -> Result<Json<u64>, CallRejection> {
+    Ok(Json(counter.bump().await?))
+}
+
+async fn slow(State(counter): State<Addr<Counter>>) -> Result<Json<u64>, CallRejection> {
+    Ok(Json(
+        counter.slow().timeout(Duration::from_millis(50)).await?,
+    ))
+}
+
+fn loopback() -> std::net::SocketAddr {
+    "127.0.0.1:0".parse().expect("address")
+}
+
+#[tokio::test]
+async fn axum_handlers_call_actors_and_map_failures_to_503_and_504() {
+    let counter = Counter::spawn(()).await.expect("counter");
+    let router = Router::new()
+        .route("/bump", get(bump))
+        .route("/slow", get(slow))
+        .with_state(counter.clone());
+    let server = serve(loopback(), router).await.expect("serve");
+    let base = format!("http://{}", server.local_addr());
+    let client = reqwest::Client::new();
+
+    let ok = client
+        .get(format!("{base}/bump"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.json::<u64>().await.expect("json"), 1);
+
+    let timeout = client
+        .get(format!("{base}/slow"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(timeout.status(), StatusCode::GATEWAY_TIMEOUT);
+    let body: serde_json::Value = timeout.json().await.expect("json error body");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no reply"))
+    );
+
+    counter.kill();
+    counter.wait_for_exit().await;
+    let gone = client
+        .get(format!("{base}/bump"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(gone.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+/// Serves requests from a pool.
+#[actor(mailbox = 1)]
+struct Front;
+
+#[actor]
+impl Front {
+    #[init]
+    fn init() -> Self {
+        Front
+    }
+
+    #[handle(call)]
+    async fn serve(&self, request: HttpRequest) -> HttpResponse {
+        if request.uri.path() == "/wait" {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+        let name = request.query("name").unwrap_or_else(|| "world".into());
+        HttpResponse::json(StatusCode::OK, &serde_json::json!({ "hello": name }))
+    }
+}
+
+#[tokio::test]
+async fn requests_routed_into_a_pool_and_a_full_pool_answers_503_at_once() {
+    let pool = Pool::<Front>::start(1, ()).await.expect("pool");
+    let routing = PoolRouting {
+        max_body: 16,
+        timeout: Duration::from_secs(120),
+    };
+    let router = pool_router(pool.clone(), routing, |p, request| p.serve(request));
+    let server = serve(loopback(), router).await.expect("serve");
+    let base = format!("http://{}", server.local_addr());
+    let client = reqwest::Client::new();
+
+    let ok = client
+        .get(format!("{base}/hi?name=ada%20l"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(ok.status(), StatusCode::OK);
+    let body: serde_json::Value = ok.json().await.expect("json");
+    assert_eq!(body["hello"], "ada l");
+
+    let too_big = client
+        .post(format!("{base}/"))
+        .body(vec![b'x'; 17])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(too_big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    // One worker with a one-message mailbox: a request that hangs occupies it...
+    let hanging = tokio::spawn({
+        let client = client.clone();
+        let url = format!("{base}/wait");
+        async move { client.get(url).send().await }
+    });
+    while Pool::workers(&pool)[0]
+        .addr()
+        .is_none_or(|a| a.mailbox().len == 0)
+    {
+        tokio::task::yield_now().await;
+    }
+    // ...so the next one is shed at once, with Retry-After.
+    let shed = client
+        .get(format!("{base}/hi"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(shed.headers().contains_key("retry-after"));
+    assert_eq!(Pool::stats(&pool).shed, 1);
+    hanging.abort();
+}
+
+#[tokio::test]
+async fn https_with_a_self_signed_certificate() {
+    let counter = Counter::spawn(()).await.expect("counter");
+    let router = Router::new().route("/bump", get(bump)).with_state(counter);
+    let tls = TlsConfig::self_signed(&["localhost"]).expect("certificate");
+    let server = serve_tls(loopback(), router, tls).await.expect("serve");
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .expect("client");
+    let url = format!("https://localhost:{}/bump", server.local_addr().port());
+    let response = client.get(url).send().await.expect("request over TLS");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<u64>().await.expect("json"), 1);
+
+    // A client speaking plain HTTP to the TLS port fails, and the server carries on.
+    let plain = reqwest::Client::new()
+        .get(format!(
+            "http://127.0.0.1:{}/bump",
+            server.local_addr().port()
+        ))
+        .send()
+        .await;
+    assert!(plain.is_err() || plain.is_ok_and(|r| !r.status().is_success()));
+    let again = client
+        .get(format!(
+            "https://localhost:{}/bump",
+            server.local_addr().port()
+        ))
+        .send()
+        .await
+        .expect("still serving");
+    assert_eq!(again.json::<u64>().await.expect("json"), 2);
+}
