@@ -1,5 +1,6 @@
 //! Bridges between the network and actors.
 
+pub mod tcp;
 pub mod udp;
 
 #[cfg(feature = "http")]

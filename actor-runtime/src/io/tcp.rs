@@ -1,0 +1,300 @@
+//! A TCP server with one actor per connection, length-prefixed framing, and backpressure
+//! from the connection actor's mailbox to the socket.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
+
+use crate::actor::{Actor, spawn};
+use crate::addr::Addr;
+use crate::exit::ExitReason;
+
+/// How a [`TcpServer`] listens and frames.
+#[derive(Clone, Debug)]
+pub struct TcpConfig {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// Frames are a 4-byte big-endian length, then the payload; longer payloads are malformed.
+    pub max_frame: usize,
+    /// Outgoing frames a connection may have queued before [`Conn::send`] waits.
+    pub outbound: usize,
+}
+
+impl TcpConfig {
+    /// Frames up to 8 MiB, 64 queued outgoing frames.
+    #[must_use]
+    pub fn new(addr: SocketAddr) -> Self {
+        TcpConfig {
+            addr,
+            max_frame: 8 << 20,
+            outbound: 64,
+        }
+    }
+}
+
+/// The connection a connection actor is started with: its peer, and the way to write frames.
+#[derive(Clone)]
+pub struct Conn {
+    peer: SocketAddr,
+    out: mpsc::Sender<Bytes>,
+}
+
+/// The connection has closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnClosed;
+
+impl fmt::Display for ConnClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection closed")
+    }
+}
+
+impl std::error::Error for ConnClosed {}
+
+impl Conn {
+    /// The peer's address.
+    #[must_use]
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Queues a frame for the socket, waiting while `outbound` frames are already queued (the
+    /// peer reads slowly).
+    ///
+    /// # Errors
+    /// The connection has closed.
+    pub async fn send(&self, frame: impl Into<Bytes>) -> Result<(), ConnClosed> {
+        self.out.send(frame.into()).await.map_err(|_| ConnClosed)
+    }
+
+    /// Queues a frame if there is room now; `Ok(false)` if the queue is full.
+    ///
+    /// # Errors
+    /// The connection has closed.
+    pub fn try_send(&self, frame: impl Into<Bytes>) -> Result<bool, ConnClosed> {
+        match self.out.try_send(frame.into()) {
+            Ok(()) => Ok(true),
+            Err(mpsc::error::TrySendError::Full(_)) => Ok(false),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(ConnClosed),
+        }
+    }
+}
+
+impl fmt::Debug for Conn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Conn")
+            .field("peer", &self.peer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Counts of a [`TcpServer`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpStats {
+    /// Connections accepted.
+    pub accepted: u64,
+    /// Connections open now.
+    pub open: u64,
+    /// Frames delivered to connection actors.
+    pub frames: u64,
+    /// Connections closed for a malformed or oversized frame.
+    pub malformed: u64,
+    /// Connections whose actor failed to start.
+    pub refused: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    accepted: AtomicU64,
+    open: AtomicU64,
+    frames: AtomicU64,
+    malformed: AtomicU64,
+    refused: AtomicU64,
+}
+
+/// A running TCP server; stopped by [`TcpServer::stop`] or when dropped (open connections
+/// keep running until they end).
+pub struct TcpServer {
+    local: SocketAddr,
+    task: AbortHandle,
+    counters: Arc<Counters>,
+}
+
+impl fmt::Debug for TcpServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpServer")
+            .field("local", &self.local)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TcpServer {
+    /// Listens on `config.addr`; every connection gets its own actor `C`, started with its
+    /// [`Conn`]. Each incoming frame becomes a message with `to_msg` (e.g.
+    /// `|frame| ChatMsg::Frame { frame }`) and is delivered with the *waiting* send: while the
+    /// actor's mailbox is full the connection is not read, and TCP flow control slows the peer.
+    ///
+    /// The connection's end stops its actor: reason `Normal` when the peer closes, `Error` for
+    /// a malformed frame. When the actor stops, the connection closes.
+    ///
+    /// # Errors
+    /// Binding failed.
+    pub async fn bind<C, F>(config: &TcpConfig, to_msg: F) -> io::Result<TcpServer>
+    where
+        C: Actor<Args = Conn>,
+        F: Fn(Bytes) -> C::Msg + Send + Sync + 'static,
+    {
+        let listener = TcpListener::bind(config.addr).await?;
+        let local = listener.local_addr()?;
+        let counters = Arc::new(Counters::default());
+        let to_msg = Arc::new(to_msg);
+        let config = config.clone();
+        let accept_counters = counters.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let (stream, peer) = match listener.accept().await {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        continue;
+                    }
+                };
+                accept_counters.accepted.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(connection::<C, F>(
+                    stream,
+                    peer,
+                    config.clone(),
+                    to_msg.clone(),
+                    accept_counters.clone(),
+                ));
+            }
+        })
+        .abort_handle();
+        Ok(TcpServer {
+            local,
+            task,
+            counters,
+        })
+    }
+
+    /// The bound address.
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The server's counters.
+    #[must_use]
+    pub fn stats(&self) -> TcpStats {
+        let c = &self.counters;
+        TcpStats {
+            accepted: c.accepted.load(Ordering::Relaxed),
+            open: c.open.load(Ordering::Relaxed),
+            frames: c.frames.load(Ordering::Relaxed),
+            malformed: c.malformed.load(Ordering::Relaxed),
+            refused: c.refused.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stops accepting connections.
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for TcpServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn connection<C, F>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    config: TcpConfig,
+    to_msg: Arc<F>,
+    counters: Arc<Counters>,
+) where
+    C: Actor<Args = Conn>,
+    F: Fn(Bytes) -> C::Msg + Send + Sync + 'static,
+{
+    let max_frame = config.max_frame;
+    let codec = move || {
+        LengthDelimitedCodec::builder()
+            .max_frame_length(max_frame)
+            .new_codec()
+    };
+    let (read, write) = stream.into_split();
+    let (out, mut outgoing) = mpsc::channel::<Bytes>(config.outbound.max(1));
+    let addr: Addr<C> = match spawn::<C>(Conn { peer, out }).await {
+        Ok(addr) => addr,
+        Err(e) => {
+            counters.refused.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%peer, error = %e, "connection actor failed to start");
+            return;
+        }
+    };
+    counters.open.fetch_add(1, Ordering::Relaxed);
+    let (actor_gone, mut gone) = tokio::sync::oneshot::channel::<()>();
+    let writer = tokio::spawn(async move {
+        let mut sink = FramedWrite::new(write, codec());
+        loop {
+            tokio::select! {
+                frame = outgoing.recv() => {
+                    let Some(frame) = frame else { break };
+                    if sink.send(frame).await.is_err() {
+                        break;
+                    }
+                }
+                _ = &mut gone => {
+                    // The actor stopped: refuse new frames (clones of its `Conn` elsewhere
+                    // get `ConnClosed`), write what is queued, then close.
+                    outgoing.close();
+                    while let Some(frame) = outgoing.recv().await {
+                        if sink.send(frame).await.is_err() {
+                            break;
+                        }
+                    }
+                    break;
+                }
+            }
+        }
+    });
+    let mut frames = FramedRead::new(read, codec());
+    let reason = loop {
+        let next = tokio::select! {
+            next = frames.next() => next,
+            _ = addr.wait_for_exit() => break None,
+        };
+        match next {
+            Some(Ok(frame)) => {
+                if addr.send(to_msg(frame.freeze())).await.is_err() {
+                    break None;
+                }
+                counters.frames.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(Err(e)) => {
+                counters.malformed.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(%peer, error = %e, "malformed frame; closing the connection");
+                break Some(ExitReason::error(format!("malformed frame: {e}")));
+            }
+            None => break Some(ExitReason::Normal),
+        }
+    };
+    if let Some(reason) = reason {
+        addr.stop_with(reason);
+    }
+    addr.wait_for_exit().await;
+    let _ = actor_gone.send(());
+    let _ = writer.await;
+    counters.open.fetch_sub(1, Ordering::Relaxed);
+}
