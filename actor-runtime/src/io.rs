@@ -5,3 +5,5 @@ pub mod udp;
 
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "tls")]
+pub mod tls;

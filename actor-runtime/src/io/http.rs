@@ -11,7 +11,6 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,10 +19,10 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
 use tokio::task::AbortHandle;
 
+pub use super::tls::TlsConfig;
 use crate::actor::Actor;
 use crate::call::Call;
 use crate::error::CallError;
@@ -286,81 +285,13 @@ pub async fn serve(addr: SocketAddr, router: Router) -> io::Result<HttpServer> {
     Ok(HttpServer { local, task })
 }
 
-/// A certificate chain and its private key for HTTPS.
-pub struct TlsConfig {
-    chain: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
-}
-
-impl fmt::Debug for TlsConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TlsConfig")
-            .field("certificates", &self.chain.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl TlsConfig {
-    /// Reads a PEM certificate chain and a PEM private key.
-    ///
-    /// # Errors
-    /// A file is unreadable or holds no certificate or key.
-    pub fn from_pem_files(cert: &Path, key: &Path) -> io::Result<Self> {
-        let chain = rustls_pemfile::certs(&mut io::BufReader::new(std::fs::File::open(cert)?))
-            .collect::<Result<Vec<_>, _>>()?;
-        if chain.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("no certificate in {}", cert.display()),
-            ));
-        }
-        let key = rustls_pemfile::private_key(&mut io::BufReader::new(std::fs::File::open(key)?))?
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("no private key in {}", key.display()),
-                )
-            })?;
-        Ok(TlsConfig { chain, key })
-    }
-
-    /// A self-signed certificate for `names` (e.g. `["localhost"]`), made now. Clients must
-    /// be told to accept it (`curl -k`).
-    ///
-    /// # Errors
-    /// Key generation failed.
-    pub fn self_signed(names: &[&str]) -> io::Result<Self> {
-        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-        let certified = rcgen::generate_simple_self_signed(names).map_err(io::Error::other)?;
-        let key = PrivateKeyDer::try_from(certified.key_pair.serialize_der())
-            .map_err(io::Error::other)?;
-        Ok(TlsConfig {
-            chain: vec![certified.cert.der().clone()],
-            key,
-        })
-    }
-
-    fn server_config(self) -> io::Result<rustls::ServerConfig> {
-        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(io::Error::other)?
-        .with_no_client_auth()
-        .with_single_cert(self.chain, self.key)
-        .map_err(io::Error::other)?;
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Ok(config)
-    }
-}
-
 /// Serves `router` over HTTPS on `addr`. A failed handshake is logged and counted against
 /// that connection only.
 ///
 /// # Errors
 /// Binding failed, or the certificate and key do not match.
 pub async fn serve_tls(addr: SocketAddr, router: Router, tls: TlsConfig) -> io::Result<HttpServer> {
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls.server_config()?));
+    let acceptor = tls.acceptor()?;
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let task = tokio::spawn(async move {

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
@@ -110,6 +111,8 @@ pub struct TcpStats {
     pub malformed: u64,
     /// Connections whose actor failed to start.
     pub refused: u64,
+    /// TLS handshakes that failed (`bind_tls`).
+    pub handshakes_failed: u64,
 }
 
 #[derive(Default)]
@@ -119,6 +122,7 @@ struct Counters {
     frames: AtomicU64,
     malformed: AtomicU64,
     refused: AtomicU64,
+    handshakes_failed: AtomicU64,
 }
 
 /// A running TCP server; stopped by [`TcpServer::stop`] or when dropped (open connections
@@ -153,6 +157,37 @@ impl TcpServer {
         C: Actor<Args = Conn>,
         F: Fn(Bytes) -> C::Msg + Send + Sync + 'static,
     {
+        Self::listen::<C, F>(config, to_msg, None).await
+    }
+
+    /// As [`TcpServer::bind`], over TLS (feature `tls`). A failed handshake is counted and
+    /// ends only that connection.
+    ///
+    /// # Errors
+    /// Binding failed, or the certificate and key do not match.
+    #[cfg(feature = "tls")]
+    pub async fn bind_tls<C, F>(
+        config: &TcpConfig,
+        tls: super::tls::TlsConfig,
+        to_msg: F,
+    ) -> io::Result<TcpServer>
+    where
+        C: Actor<Args = Conn>,
+        F: Fn(Bytes) -> C::Msg + Send + Sync + 'static,
+    {
+        Self::listen::<C, F>(config, to_msg, Some(tls.acceptor()?)).await
+    }
+
+    async fn listen<C, F>(
+        config: &TcpConfig,
+        to_msg: F,
+        #[cfg(feature = "tls")] tls: Option<tokio_rustls::TlsAcceptor>,
+        #[cfg(not(feature = "tls"))] tls: Option<std::convert::Infallible>,
+    ) -> io::Result<TcpServer>
+    where
+        C: Actor<Args = Conn>,
+        F: Fn(Bytes) -> C::Msg + Send + Sync + 'static,
+    {
         let listener = TcpListener::bind(config.addr).await?;
         let local = listener.local_addr()?;
         let counters = Arc::new(Counters::default());
@@ -169,13 +204,33 @@ impl TcpServer {
                     }
                 };
                 accept_counters.accepted.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(connection::<C, F>(
-                    stream,
-                    peer,
-                    config.clone(),
-                    to_msg.clone(),
-                    accept_counters.clone(),
-                ));
+                let (config, to_msg, counters) =
+                    (config.clone(), to_msg.clone(), accept_counters.clone());
+                match &tls {
+                    None => {
+                        tokio::spawn(connection::<C, F, _>(
+                            stream, peer, config, to_msg, counters,
+                        ));
+                    }
+                    #[cfg(feature = "tls")]
+                    Some(acceptor) => {
+                        let acceptor = acceptor.clone();
+                        tokio::spawn(async move {
+                            match acceptor.accept(stream).await {
+                                Ok(stream) => {
+                                    connection::<C, F, _>(stream, peer, config, to_msg, counters)
+                                        .await;
+                                }
+                                Err(e) => {
+                                    counters.handshakes_failed.fetch_add(1, Ordering::Relaxed);
+                                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                                }
+                            }
+                        });
+                    }
+                    #[cfg(not(feature = "tls"))]
+                    Some(never) => match *never {},
+                }
             }
         })
         .abort_handle();
@@ -202,6 +257,7 @@ impl TcpServer {
             frames: c.frames.load(Ordering::Relaxed),
             malformed: c.malformed.load(Ordering::Relaxed),
             refused: c.refused.load(Ordering::Relaxed),
+            handshakes_failed: c.handshakes_failed.load(Ordering::Relaxed),
         }
     }
 
@@ -217,8 +273,8 @@ impl Drop for TcpServer {
     }
 }
 
-async fn connection<C, F>(
-    stream: TcpStream,
+async fn connection<C, F, S>(
+    stream: S,
     peer: SocketAddr,
     config: TcpConfig,
     to_msg: Arc<F>,
@@ -226,6 +282,7 @@ async fn connection<C, F>(
 ) where
     C: Actor<Args = Conn>,
     F: Fn(Bytes) -> C::Msg + Send + Sync + 'static,
+    S: AsyncRead + AsyncWrite + Send + 'static,
 {
     let max_frame = config.max_frame;
     let codec = move || {
@@ -233,7 +290,7 @@ async fn connection<C, F>(
             .max_frame_length(max_frame)
             .new_codec()
     };
-    let (read, write) = stream.into_split();
+    let (read, write) = tokio::io::split(stream);
     let (out, mut outgoing) = mpsc::channel::<Bytes>(config.outbound.max(1));
     let addr: Addr<C> = match spawn::<C>(Conn { peer, out }).await {
         Ok(addr) => addr,

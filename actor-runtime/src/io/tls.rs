@@ -1,0 +1,89 @@
+//! TLS configuration shared by the TCP and HTTP bridges (feature `tls`).
+
+use std::fmt;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+/// A certificate chain and its private key, for HTTPS or TLS over TCP.
+pub struct TlsConfig {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsConfig")
+            .field("certificates", &self.chain.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsConfig {
+    /// Reads a PEM certificate chain and a PEM private key.
+    ///
+    /// # Errors
+    /// A file is unreadable or holds no certificate or key.
+    pub fn from_pem_files(cert: &Path, key: &Path) -> io::Result<Self> {
+        let chain = rustls_pemfile::certs(&mut io::BufReader::new(std::fs::File::open(cert)?))
+            .collect::<Result<Vec<_>, _>>()?;
+        if chain.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("no certificate in {}", cert.display()),
+            ));
+        }
+        let key = rustls_pemfile::private_key(&mut io::BufReader::new(std::fs::File::open(key)?))?
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("no private key in {}", key.display()),
+                )
+            })?;
+        Ok(TlsConfig { chain, key })
+    }
+
+    /// A self-signed certificate for `names` (e.g. `["localhost"]`), made now. Clients must
+    /// be told to accept it (`curl -k`).
+    ///
+    /// # Errors
+    /// Key generation failed.
+    pub fn self_signed(names: &[&str]) -> io::Result<Self> {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let certified = rcgen::generate_simple_self_signed(names).map_err(io::Error::other)?;
+        let key = PrivateKeyDer::try_from(certified.key_pair.serialize_der())
+            .map_err(io::Error::other)?;
+        Ok(TlsConfig {
+            chain: vec![certified.cert.der().clone()],
+            key,
+        })
+    }
+
+    /// The certificates (leaf first), DER-encoded: what a client pins or adds as a trusted
+    /// root to reach a server using a self-signed certificate.
+    #[must_use]
+    pub fn certificates(&self) -> &[CertificateDer<'static>] {
+        &self.chain
+    }
+
+    pub(crate) fn acceptor(self) -> io::Result<tokio_rustls::TlsAcceptor> {
+        Ok(tokio_rustls::TlsAcceptor::from(Arc::new(
+            self.server_config()?,
+        )))
+    }
+
+    fn server_config(self) -> io::Result<rustls::ServerConfig> {
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(io::Error::other)?
+        .with_no_client_auth()
+        .with_single_cert(self.chain, self.key)
+        .map_err(io::Error::other)?;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(config)
+    }
+}
