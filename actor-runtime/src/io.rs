@@ -7,3 +7,5 @@ pub mod udp;
 pub mod http;
 #[cfg(feature = "tls")]
 pub mod tls;
+#[cfg(feature = "http")]
+pub mod ws;
