@@ -202,3 +202,23 @@ async fn https_with_a_self_signed_certificate() {
         .expect("still serving");
     assert_eq!(again.json::<u64>().await.expect("json"), 2);
 }
+
+#[tokio::test]
+async fn requests_routed_into_a_pool_over_https() {
+    let pool = Pool::<Front>::start(2, ()).await.expect("pool");
+    let router = pool_router(pool, PoolRouting::default(), |p, request| p.serve(request));
+    let tls = TlsConfig::self_signed(&["localhost"]).expect("certificate");
+    let server = serve_tls(loopback(), router, tls).await.expect("serve");
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .expect("client");
+    let url = format!(
+        "https://localhost:{}/greet?name=grace",
+        server.local_addr().port()
+    );
+    let response = client.get(url).send().await.expect("request over TLS");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["hello"], "grace");
+}

@@ -182,3 +182,50 @@ async fn the_peer_closing_stops_the_actor_and_the_actor_stopping_closes_the_peer
     c.send(Bytes::from_static(b"bye")).await.expect("send");
     assert!(c.next().await.is_none(), "the server closed the connection");
 }
+
+/// Speaks lines instead of length-prefixed frames.
+#[actor]
+struct Shout {
+    conn: Conn<String>,
+}
+
+#[actor]
+impl Shout {
+    #[init]
+    fn init(conn: Conn<String>) -> Self {
+        Shout { conn }
+    }
+
+    #[handle(cast)]
+    async fn line(&mut self, line: String) {
+        let _ = self.conn.send(line.to_uppercase()).await;
+    }
+}
+
+#[tokio::test]
+async fn a_user_codec_frames_the_connection() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio_util::codec::LinesCodec;
+
+    let config = TcpConfig::new("127.0.0.1:0".parse().expect("address"));
+    let server = TcpServer::bind_with::<Shout, _, _, _>(
+        &config,
+        LinesCodec::new_with_max_length(32),
+        |line| ShoutMsg::Line { line },
+    )
+    .await
+    .expect("bind");
+    let stream = TcpStream::connect(server.local_addr())
+        .await
+        .expect("connect");
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    write.write_all(b"hello\nworld\n").await.expect("write");
+    assert_eq!(lines.next_line().await.expect("read"), Some("HELLO".into()));
+    assert_eq!(lines.next_line().await.expect("read"), Some("WORLD".into()));
+    // A line over the codec's limit is a decoding error: counted, connection closed.
+    write.write_all(&[b'x'; 64]).await.expect("write");
+    write.write_all(b"\n").await.expect("write");
+    assert_eq!(lines.next_line().await.ok().flatten(), None);
+    assert_eq!(server.stats().malformed, 1);
+}

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
+use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
-use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
+use tokio_util::codec::{Decoder, Encoder, FramedRead, FramedWrite, LengthDelimitedCodec};
 
 use crate::actor::{Actor, spawn};
 use crate::addr::Addr;
@@ -42,11 +43,20 @@ impl TcpConfig {
     }
 }
 
-/// The connection a connection actor is started with: its peer, and the way to write frames.
-#[derive(Clone)]
-pub struct Conn {
+/// The connection a connection actor is started with: its peer, and the way to write frames
+/// of type `O` (`Bytes` with the default length-prefixed codec).
+pub struct Conn<O = Bytes> {
     peer: SocketAddr,
-    out: mpsc::Sender<Bytes>,
+    out: mpsc::Sender<O>,
+}
+
+impl<O> Clone for Conn<O> {
+    fn clone(&self) -> Self {
+        Conn {
+            peer: self.peer,
+            out: self.out.clone(),
+        }
+    }
 }
 
 /// The connection has closed.
@@ -61,7 +71,7 @@ impl fmt::Display for ConnClosed {
 
 impl std::error::Error for ConnClosed {}
 
-impl Conn {
+impl<O> Conn<O> {
     /// The peer's address.
     #[must_use]
     pub fn peer(&self) -> SocketAddr {
@@ -73,7 +83,7 @@ impl Conn {
     ///
     /// # Errors
     /// The connection has closed.
-    pub async fn send(&self, frame: impl Into<Bytes>) -> Result<(), ConnClosed> {
+    pub async fn send(&self, frame: impl Into<O>) -> Result<(), ConnClosed> {
         self.out.send(frame.into()).await.map_err(|_| ConnClosed)
     }
 
@@ -81,7 +91,7 @@ impl Conn {
     ///
     /// # Errors
     /// The connection has closed.
-    pub fn try_send(&self, frame: impl Into<Bytes>) -> Result<bool, ConnClosed> {
+    pub fn try_send(&self, frame: impl Into<O>) -> Result<bool, ConnClosed> {
         match self.out.try_send(frame.into()) {
             Ok(()) => Ok(true),
             Err(mpsc::error::TrySendError::Full(_)) => Ok(false),
@@ -90,7 +100,7 @@ impl Conn {
     }
 }
 
-impl fmt::Debug for Conn {
+impl<O> fmt::Debug for Conn<O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Conn")
             .field("peer", &self.peer)
@@ -157,7 +167,30 @@ impl TcpServer {
         C: Actor<Args = Conn>,
         F: Fn(Bytes) -> C::Msg + Send + Sync + 'static,
     {
-        Self::listen::<C, F>(config, to_msg, None).await
+        Self::listen::<C, _, _, F>(config, Frames::new(config.max_frame), to_msg, None).await
+    }
+
+    /// As [`TcpServer::bind`], with a user codec (any tokio-util `Decoder` and `Encoder`):
+    /// each decoded item becomes `to_msg(item)`; the actor writes items of type `O` through
+    /// its `Conn<O>`. A decoding error ends the connection like a malformed frame.
+    ///
+    /// # Errors
+    /// Binding failed.
+    pub async fn bind_with<C, K, O, F>(
+        config: &TcpConfig,
+        codec: K,
+        to_msg: F,
+    ) -> io::Result<TcpServer>
+    where
+        C: Actor<Args = Conn<O>>,
+        K: Decoder + Encoder<O> + Clone + Send + Sync + 'static,
+        K::Item: Send,
+        <K as Decoder>::Error: fmt::Display + Send,
+        <K as Encoder<O>>::Error: Send,
+        O: Send + 'static,
+        F: Fn(K::Item) -> C::Msg + Send + Sync + 'static,
+    {
+        Self::listen::<C, K, O, F>(config, codec, to_msg, None).await
     }
 
     /// As [`TcpServer::bind`], over TLS (feature `tls`). A failed handshake is counted and
@@ -175,18 +208,30 @@ impl TcpServer {
         C: Actor<Args = Conn>,
         F: Fn(Bytes) -> C::Msg + Send + Sync + 'static,
     {
-        Self::listen::<C, F>(config, to_msg, Some(tls.acceptor()?)).await
+        Self::listen::<C, _, _, F>(
+            config,
+            Frames::new(config.max_frame),
+            to_msg,
+            Some(tls.acceptor()?),
+        )
+        .await
     }
 
-    async fn listen<C, F>(
+    async fn listen<C, K, O, F>(
         config: &TcpConfig,
+        codec: K,
         to_msg: F,
         #[cfg(feature = "tls")] tls: Option<tokio_rustls::TlsAcceptor>,
         #[cfg(not(feature = "tls"))] tls: Option<std::convert::Infallible>,
     ) -> io::Result<TcpServer>
     where
-        C: Actor<Args = Conn>,
-        F: Fn(Bytes) -> C::Msg + Send + Sync + 'static,
+        C: Actor<Args = Conn<O>>,
+        K: Decoder + Encoder<O> + Clone + Send + Sync + 'static,
+        K::Item: Send,
+        <K as Decoder>::Error: fmt::Display + Send,
+        <K as Encoder<O>>::Error: Send,
+        O: Send + 'static,
+        F: Fn(K::Item) -> C::Msg + Send + Sync + 'static,
     {
         let listener = TcpListener::bind(config.addr).await?;
         let local = listener.local_addr()?;
@@ -204,12 +249,16 @@ impl TcpServer {
                     }
                 };
                 accept_counters.accepted.fetch_add(1, Ordering::Relaxed);
-                let (config, to_msg, counters) =
-                    (config.clone(), to_msg.clone(), accept_counters.clone());
+                let (config, to_msg, counters, codec) = (
+                    config.clone(),
+                    to_msg.clone(),
+                    accept_counters.clone(),
+                    codec.clone(),
+                );
                 match &tls {
                     None => {
-                        tokio::spawn(connection::<C, F, _>(
-                            stream, peer, config, to_msg, counters,
+                        tokio::spawn(connection::<C, K, O, F, _>(
+                            stream, peer, codec, config, to_msg, counters,
                         ));
                     }
                     #[cfg(feature = "tls")]
@@ -218,8 +267,10 @@ impl TcpServer {
                         tokio::spawn(async move {
                             match acceptor.accept(stream).await {
                                 Ok(stream) => {
-                                    connection::<C, F, _>(stream, peer, config, to_msg, counters)
-                                        .await;
+                                    connection::<C, K, O, F, _>(
+                                        stream, peer, codec, config, to_msg, counters,
+                                    )
+                                    .await;
                                 }
                                 Err(e) => {
                                     counters.handshakes_failed.fetch_add(1, Ordering::Relaxed);
@@ -273,25 +324,25 @@ impl Drop for TcpServer {
     }
 }
 
-async fn connection<C, F, S>(
+async fn connection<C, K, O, F, S>(
     stream: S,
     peer: SocketAddr,
+    codec: K,
     config: TcpConfig,
     to_msg: Arc<F>,
     counters: Arc<Counters>,
 ) where
-    C: Actor<Args = Conn>,
-    F: Fn(Bytes) -> C::Msg + Send + Sync + 'static,
+    C: Actor<Args = Conn<O>>,
+    K: Decoder + Encoder<O> + Clone + Send + Sync + 'static,
+    K::Item: Send,
+    <K as Decoder>::Error: fmt::Display + Send,
+    <K as Encoder<O>>::Error: Send,
+    O: Send + 'static,
+    F: Fn(K::Item) -> C::Msg + Send + Sync + 'static,
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let max_frame = config.max_frame;
-    let codec = move || {
-        LengthDelimitedCodec::builder()
-            .max_frame_length(max_frame)
-            .new_codec()
-    };
     let (read, write) = tokio::io::split(stream);
-    let (out, mut outgoing) = mpsc::channel::<Bytes>(config.outbound.max(1));
+    let (out, mut outgoing) = mpsc::channel::<O>(config.outbound.max(1));
     let addr: Addr<C> = match spawn::<C>(Conn { peer, out }).await {
         Ok(addr) => addr,
         Err(e) => {
@@ -302,8 +353,9 @@ async fn connection<C, F, S>(
     };
     counters.open.fetch_add(1, Ordering::Relaxed);
     let (actor_gone, mut gone) = tokio::sync::oneshot::channel::<()>();
+    let writer_codec = codec.clone();
     let writer = tokio::spawn(async move {
-        let mut sink = FramedWrite::new(write, codec());
+        let mut sink = FramedWrite::new(write, writer_codec);
         loop {
             tokio::select! {
                 frame = outgoing.recv() => {
@@ -326,7 +378,7 @@ async fn connection<C, F, S>(
             }
         }
     });
-    let mut frames = FramedRead::new(read, codec());
+    let mut frames = FramedRead::new(read, codec);
     let reason = loop {
         let next = tokio::select! {
             next = frames.next() => next,
@@ -334,7 +386,7 @@ async fn connection<C, F, S>(
         };
         match next {
             Some(Ok(frame)) => {
-                if addr.send(to_msg(frame.freeze())).await.is_err() {
+                if addr.send(to_msg(frame)).await.is_err() {
                     break None;
                 }
                 counters.frames.fetch_add(1, Ordering::Relaxed);
@@ -354,4 +406,37 @@ async fn connection<C, F, S>(
     let _ = actor_gone.send(());
     let _ = writer.await;
     counters.open.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// The default codec: a 4-byte big-endian length, then the payload, as `Bytes`.
+#[derive(Clone, Debug)]
+pub struct Frames(LengthDelimitedCodec);
+
+impl Frames {
+    /// Frames of at most `max_frame` bytes.
+    #[must_use]
+    pub fn new(max_frame: usize) -> Self {
+        Frames(
+            LengthDelimitedCodec::builder()
+                .max_frame_length(max_frame)
+                .new_codec(),
+        )
+    }
+}
+
+impl Decoder for Frames {
+    type Item = Bytes;
+    type Error = io::Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, io::Error> {
+        Ok(self.0.decode(src)?.map(BytesMut::freeze))
+    }
+}
+
+impl Encoder<Bytes> for Frames {
+    type Error = io::Error;
+
+    fn encode(&mut self, item: Bytes, dst: &mut BytesMut) -> Result<(), io::Error> {
+        self.0.encode(item, dst)
+    }
 }
