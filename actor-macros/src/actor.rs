@@ -10,7 +10,7 @@ use syn::Item;
 
 use crate::ctxt::Ctxt;
 
-mod expand;
+pub(crate) mod expand;
 mod model;
 mod options;
 

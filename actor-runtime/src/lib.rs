@@ -111,6 +111,7 @@ pub mod __private {
         note = "message arguments cross tasks and threads: use an owned, `Send` type (e.g. `Arc` instead of `Rc`, `String` instead of `&str`)"
     )]
     pub trait MessageArg: Send + 'static {}
+    #[diagnostic::do_not_recommend]
     impl<T: Send + 'static> MessageArg for T {}
 
     /// Every reply travels back to the caller's task.
@@ -120,7 +121,24 @@ pub mod __private {
         note = "replies cross tasks and threads: return an owned, `Send` type"
     )]
     pub trait MessageReply: Send + 'static {}
+    #[diagnostic::do_not_recommend]
     impl<T: Send + 'static> MessageReply for T {}
+
+    /// The start argument of a supervised child declared without `args = ..`.
+    #[diagnostic::on_unimplemented(
+        message = "this child needs a start argument: `{Self}` has no default value",
+        label = "no `args` given for this child",
+        note = "give the child its start argument with `#[child(args = ...)]`, or implement `Default` for `{Self}`"
+    )]
+    pub trait DefaultArgs: Sized {
+        fn default_args() -> Self;
+    }
+    #[diagnostic::do_not_recommend]
+    impl<T: Default> DefaultArgs for T {
+        fn default_args() -> Self {
+            T::default()
+        }
+    }
 
     /// Naming `ArgOk<T>` in a signature checks `T: MessageArg` when the item is checked, before
     /// the bodies that would otherwise report the same mistake from inside generated code.

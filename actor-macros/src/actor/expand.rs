@@ -390,7 +390,7 @@ pub(crate) fn impl_item(cx: Ctxt, model: &ActorImpl) -> TokenStream {
 
 /// Gives every token of `tokens` the span `span`, so an error about a generated path points
 /// at the user's code it checks.
-fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+pub(crate) fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut tree| {

@@ -5,6 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::model::{Kind, Restart, Shutdown, Strategy, Supervisor};
+use crate::actor::expand::respan;
 use crate::actor::runtime_path;
 use crate::ctxt::Ctxt;
 
@@ -82,11 +83,19 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
                 );
                 let args = match &c.args {
                     Some(e) => quote_spanned! {e.span()=> move || #e },
-                    None => quote_spanned! {a.span()=>
-                        <<#a as #rt::Actor>::Args as ::core::default::Default>::default
-                    },
+                    None => {
+                        let rt = respan(rt.clone(), a.span());
+                        let p = respan(p.clone(), a.span());
+                        quote_spanned! {a.span()=>
+                            <<#a as #rt::Actor>::Args as #p::DefaultArgs>::default_args
+                        }
+                    }
                 };
-                quote! { #p::actor_child(&self.#f, #field_name, #restart, #shutdown, #name, #args) }
+                // Every token spanned on the field's type: errors about this child point there.
+                respan(
+                    quote! { #p::actor_child(&self.#f, #field_name, #restart, #shutdown, #name, #args) },
+                    a.span(),
+                )
             }
             Kind::Supervisor(_) => {
                 quote! { #p::supervisor_child(&self.#f, #field_name, #restart, #shutdown) }
