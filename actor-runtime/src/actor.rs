@@ -226,7 +226,8 @@ async fn run<A: Actor>(mut state: A, mut ctx: Ctx<A>) {
         }
         match ctx.next().await {
             Next::Message(msg) => state.__handle(msg, &mut ctx).await,
-            Next::Signal(Signal::Stop(reason)) => break reason,
+            Next::Signal(Signal::Stop(reason)) | Next::Finished(reason) => break reason,
+            Next::Signal(Signal::Finish(reason)) => ctx.finish_with(reason),
             Next::Signal(Signal::Exit(exit)) => {
                 if A::TRAPS_EXITS && Some(exit.from) == ctx.parent() {
                     // The parent is gone (or asks us to go): trapping does not apply.

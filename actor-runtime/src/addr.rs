@@ -304,6 +304,13 @@ impl<A: Actor> Addr<A> {
         self.cell().signal(Signal::Stop(reason));
     }
 
+    /// Asks the actor to stop with `reason` once it has handled every message queued before
+    /// this request (and any that arrive meanwhile, until its mailbox is empty). Unlike
+    /// [`Addr::stop`], nothing queued is dropped. `#[terminate]` runs.
+    pub fn finish(&self, reason: ExitReason) {
+        self.cell().signal(Signal::Finish(reason));
+    }
+
     /// Sends an exit signal, as if from a linked actor that exited with `reason`: an actor
     /// that traps exits (has an `#[on_exit]` hook) receives it; any other stops with `reason`
     /// unless it is [`ExitReason::Normal`].

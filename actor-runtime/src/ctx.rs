@@ -32,6 +32,8 @@ pub struct Ctx<A: Actor> {
 #[derive(Default)]
 struct Extra {
     stop: Option<ExitReason>,
+    /// Set by [`Addr::finish`]: stop with this reason once the mailbox is empty.
+    finish: Option<ExitReason>,
     timers: Vec<AbortHandle>,
 }
 
@@ -57,6 +59,10 @@ impl<A: Actor> Ctx<A> {
         self.addr.cell().clone()
     }
 
+    pub(crate) fn finish_with(&mut self, reason: ExitReason) {
+        self.extra().finish.get_or_insert(reason);
+    }
+
     pub(crate) fn take_stop(&mut self) -> Option<ExitReason> {
         self.extra.as_mut()?.stop.take()
     }
@@ -77,6 +83,9 @@ impl<A: Actor> Ctx<A> {
                 self.streak += 1;
             } else {
                 self.streak = 0;
+                if let Some(reason) = self.extra.as_mut().and_then(|e| e.finish.take()) {
+                    return std::task::Poll::Ready(Next::Finished(reason));
+                }
             }
             next
         })

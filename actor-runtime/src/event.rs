@@ -38,6 +38,7 @@ struct Inner<T> {
     buffer: usize,
     published: AtomicU64,
     shed: AtomicU64,
+    undelivered: AtomicU64,
     next_id: AtomicU64,
 }
 
@@ -85,6 +86,9 @@ pub struct TopicStats {
     /// Deliveries refused because a subscriber's mailbox was full (the event is lost for that
     /// subscriber only).
     pub shed: u64,
+    /// Deliveries to a subscriber that was not running (a supervised child between crash and
+    /// restart, a pool with no worker, or an actor that has stopped).
+    pub undelivered: u64,
     /// Current subscribers.
     pub subscribers: usize,
 }
@@ -100,6 +104,7 @@ impl<T: Clone + Send + 'static> Topic<T> {
             buffer,
             published: AtomicU64::new(0),
             shed: AtomicU64::new(0),
+            undelivered: AtomicU64::new(0),
             next_id: AtomicU64::new(0),
         });
         (
@@ -111,13 +116,26 @@ impl<T: Clone + Send + 'static> Topic<T> {
     }
 
     pub(crate) fn close(&self, reason: &ExitReason) {
-        let mut state = self.inner.lock();
-        if state.closed.is_some() {
-            return;
-        }
-        state.closed = Some(reason.clone());
-        for s in std::mem::take(&mut state.subscribers) {
-            let _ = (s.deliver)(Event::Closed(reason.clone()));
+        let subscribers = {
+            let mut state = self.inner.lock();
+            if state.closed.is_some() {
+                return;
+            }
+            state.closed = Some(reason.clone());
+            std::mem::take(&mut state.subscribers)
+        };
+        // Delivered outside the lock: no ordering is left to keep, and a delivery that starts
+        // a dormant actor on a runtime that is shutting down can re-enter topic code.
+        for s in subscribers {
+            match (s.deliver)(Event::Closed(reason.clone())) {
+                Ok(()) => {}
+                Err(SendError::Full { .. }) => {
+                    self.inner.shed.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(_) => {
+                    self.inner.undelivered.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
     }
 
@@ -127,9 +145,10 @@ impl<T: Clone + Send + 'static> Topic<T> {
     /// `topic.subscribe(addr.clone(), |a, event| a.on_traffic(event))`
     ///
     /// The buffered recent events are delivered first. A delivery refused because the
-    /// subscriber's mailbox is full is counted ([`Topic::stats`]) and the subscriber stays;
-    /// a subscriber that has stopped is removed. If the topic has closed, `Event::Closed` is
-    /// delivered at once.
+    /// subscriber's mailbox is full, or because it is not running, is counted
+    /// ([`Topic::stats`]) and the subscriber stays: a `Child` or `Pool` handle comes back after a
+    /// restart. [`Topic::unsubscribe`] actors that stop for good. If the topic has closed,
+    /// `Event::Closed` is delivered at once.
     pub fn subscribe<H, F>(&self, handle: H, deliver: F) -> Subscription
     where
         H: Send + Sync + 'static,
@@ -172,6 +191,7 @@ impl<T: Clone + Send + 'static> Topic<T> {
         TopicStats {
             published: self.inner.published.load(Ordering::Relaxed),
             shed: self.inner.shed.load(Ordering::Relaxed),
+            undelivered: self.inner.undelivered.load(Ordering::Relaxed),
             subscribers: self.inner.lock().subscribers.len(),
         }
     }
@@ -209,25 +229,28 @@ impl<T: Clone + Send + 'static> Publisher<T> {
         }
         let mut delivered = 0;
         let mut shed = 0;
+        let mut undelivered = 0;
         // Delivery under the topic lock is what orders concurrent publishers; each delivery is
-        // one non-blocking mailbox push.
-        state
-            .subscribers
-            .retain_mut(|s| match (s.deliver)(Event::Published(event.clone())) {
-                Ok(()) => {
-                    delivered += 1;
-                    true
-                }
+        // one non-blocking mailbox push. A subscriber that is not running stays subscribed: a
+        // `Child` or a `Pool` comes back after a restart. Unsubscribe actors that stop for good.
+        for s in &mut state.subscribers {
+            match (s.deliver)(Event::Published(event.clone())) {
+                Ok(()) => delivered += 1,
                 Err(SendError::Full { .. }) => {
                     s.shed += 1;
                     shed += 1;
-                    true
                 }
-                Err(_) => false,
-            });
+                Err(_) => undelivered += 1,
+            }
+        }
         drop(state);
         if shed > 0 {
             self.inner.shed.fetch_add(shed, Ordering::Relaxed);
+        }
+        if undelivered > 0 {
+            self.inner
+                .undelivered
+                .fetch_add(undelivered, Ordering::Relaxed);
         }
         Ok(delivered)
     }

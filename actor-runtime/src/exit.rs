@@ -97,6 +97,8 @@ pub struct Down {
 pub(crate) enum Signal {
     /// Stop after the current handler, running `#[terminate]`.
     Stop(ExitReason),
+    /// Stop once every message queued so far has been handled.
+    Finish(ExitReason),
     /// An exit signal from a link or from [`Ctx::exit`](crate::Ctx::exit).
     Exit(Exit),
     /// A monitored actor stopped.

@@ -79,8 +79,8 @@ pub use pool::{Pool, PoolStats};
 pub use process::MailboxStats;
 pub use registry::RegistryError;
 pub use supervisor::{
-    Child, ChildInfo, Restart, Shutdown, Strategy, Supervisor, SupervisorClient, SupervisorError,
-    SupervisorMsg, SupervisorSpec,
+    Child, ChildId, ChildInfo, Restart, Shutdown, Strategy, Supervisor, SupervisorClient,
+    SupervisorError, SupervisorMsg, SupervisorSpec,
 };
 pub use system::{ShutdownReport, Stats, actor_count, shutdown, stats};
 pub use timer::TimerRef;

@@ -12,7 +12,7 @@ use crate::error::{SendError, SpawnError};
 use crate::exit::ExitReason;
 use crate::process::Cell;
 use crate::supervisor::{
-    Child, Restart, Strategy, Supervisor, SupervisorError, SupervisorSpec, actor_child,
+    Child, ChildId, Restart, Strategy, Supervisor, SupervisorError, SupervisorSpec, actor_child,
 };
 use crate::system;
 
@@ -121,7 +121,7 @@ pub struct Pool<W: Actor> {
 
 struct PoolInner<W: Actor> {
     supervisor: Addr<Supervisor>,
-    children: Mutex<Vec<Child<W>>>,
+    children: Mutex<Vec<(ChildId, Child<W>)>>,
     args: W::Args,
 }
 
@@ -165,8 +165,10 @@ where
         Ok(pool)
     }
 
-    /// Grows or shrinks the pool to `size` workers. Removed workers stop (finishing their
-    /// current message and running `#[terminate]`) after they stop receiving new messages.
+    /// Grows or shrinks the pool to `size` workers. A removed worker first stops receiving
+    /// new messages, then stops with its shutdown: it finishes its current message and runs
+    /// `#[terminate]`; messages still queued in it are dropped and counted, and their callers
+    /// get `CallError::Stopped`.
     ///
     /// # Errors
     /// A new worker failed to start, or the supervisor did not answer.
@@ -184,6 +186,7 @@ where
                     None,
                     move || args.clone(),
                 );
+                let id = spec.id();
                 this.inner
                     .supervisor
                     .start_child(spec)
@@ -195,31 +198,30 @@ where
                     .write()
                     .unwrap_or_else(PoisonError::into_inner)
                     .push(child.slot().clone());
-                this.children().push(child);
+                this.children().push((id, child));
             } else if current > size {
-                let Some(child) = this.children().pop() else {
+                let Some((id, child)) = this.children().pop() else {
                     return Ok(());
                 };
+                // No new messages reach it; then it stops by its identity, running or not.
                 this.workers
                     .slots
                     .write()
                     .unwrap_or_else(PoisonError::into_inner)
                     .retain(|s| !Arc::ptr_eq(s, child.slot()));
-                if let Some(addr) = child.addr() {
-                    this.inner
-                        .supervisor
-                        .terminate_child(addr.pid())
-                        .timeout(Duration::MAX)
-                        .await
-                        .map_err(SupervisorError::Unavailable)?;
-                }
+                this.inner
+                    .supervisor
+                    .terminate_child(id)
+                    .timeout(Duration::MAX)
+                    .await
+                    .map_err(SupervisorError::Unavailable)?;
             } else {
                 return Ok(());
             }
         }
     }
 
-    fn children(&self) -> std::sync::MutexGuard<'_, Vec<Child<W>>> {
+    fn children(&self) -> std::sync::MutexGuard<'_, Vec<(ChildId, Child<W>)>> {
         self.inner
             .children
             .lock()
@@ -235,7 +237,7 @@ where
     /// The workers' handles, in start order.
     #[must_use]
     pub fn workers(this: &Self) -> Vec<Child<W>> {
-        this.children().clone()
+        this.children().iter().map(|(_, c)| c.clone()).collect()
     }
 
     /// Workers and shed messages.

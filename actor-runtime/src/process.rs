@@ -116,6 +116,8 @@ pub(crate) enum NameConflict {
 pub(crate) enum Next<M> {
     Signal(Signal),
     Message(M),
+    /// The mailbox is empty and the actor was asked to finish.
+    Finished(ExitReason),
 }
 
 /// Mailbox figures, as returned by [`Addr::mailbox`](crate::Addr::mailbox).

@@ -11,7 +11,7 @@ mod spec;
 
 pub use child::Child;
 pub use server::{ChildInfo, Supervisor, SupervisorClient, SupervisorMsg};
-pub use spec::{Restart, Shutdown, Strategy, SupervisorError, SupervisorSpec};
+pub use spec::{ChildId, Restart, Shutdown, Strategy, SupervisorError, SupervisorSpec};
 
 #[doc(hidden)]
 pub use child::{SupervisorSlot, actor_child, supervisor_child};

@@ -198,7 +198,7 @@ async fn a_full_subscriber_mailbox_is_counted_not_silent() {
 }
 
 #[tokio::test]
-async fn unsubscribed_and_stopped_subscribers_get_nothing_more() {
+async fn unsubscribed_subscribers_get_nothing_and_stopped_ones_are_counted() {
     let owner = Owner::spawn(0).await.expect("owner");
     let topic = owner.topic().await.expect("topic");
     let publisher = owner.publisher().await.expect("token");
@@ -209,11 +209,35 @@ async fn unsubscribed_and_stopped_subscribers_get_nothing_more() {
     dead.stop();
     dead.wait_for_exit().await;
     assert_eq!(publisher.publish(1), Ok(1));
+    let stats = topic.stats();
     assert_eq!(
-        topic.stats().subscribers,
-        1,
-        "the stopped subscriber was removed"
+        stats.subscribers, 2,
+        "a stopped subscriber stays (it may be restarted)"
     );
+    assert_eq!(stats.undelivered, 1, "and the event it missed is counted");
     assert_eq!(gone.seen().await, Ok(vec![]));
     assert_eq!(kept.seen().await, Ok(vec![Event::Published(1)]));
+}
+
+#[tokio::test]
+async fn a_restarted_child_subscriber_keeps_receiving() {
+    #[supervisor(one_for_one)]
+    struct Tree {
+        listener: Child<Listener>,
+    }
+    let owner = Owner::spawn(0).await.expect("owner");
+    let topic = owner.topic().await.expect("topic");
+    let publisher = owner.publisher().await.expect("token");
+    let tree = Tree::start().await.expect("tree");
+    topic.subscribe(tree.listener.clone(), |l, event| l.on_event(event));
+    let first = tree.listener.addr().expect("running");
+    first.stop();
+    first.wait_for_exit().await;
+    tree.supervisor()
+        .expect("runs")
+        .children()
+        .await
+        .expect("restarted");
+    assert_eq!(publisher.publish(5), Ok(1));
+    assert_eq!(tree.listener.seen().await, Ok(vec![Event::Published(5)]));
 }

@@ -498,3 +498,26 @@ fn spawn_outside_a_runtime_is_an_error() {
     .expect("thread");
     assert_eq!(spawned, Some(SpawnError::NoRuntime));
 }
+
+#[tokio::test]
+async fn finish_stops_only_after_the_queued_messages() {
+    let (addr, probe) = recorder().await;
+    let (gate, rx) = tokio::sync::oneshot::channel();
+    addr.block_on(rx).expect("queued");
+    probe.wait_for("blocked").await;
+    addr.note("queued-1".into()).expect("room");
+    addr.note("queued-2".into()).expect("room");
+    addr.finish(ExitReason::Shutdown);
+    gate.send(()).expect("actor waits on gate");
+    assert_eq!(addr.wait_for_exit().await, ExitReason::Shutdown);
+    assert_eq!(
+        probe.events(),
+        vec![
+            "blocked",
+            "unblocked",
+            "queued-1",
+            "queued-2",
+            "terminate shutdown"
+        ]
+    );
+}

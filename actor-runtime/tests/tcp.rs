@@ -14,6 +14,22 @@ use tokio_util::codec::{Framed, LengthDelimitedCodec};
 /// Opened by the backpressure test when the blocked actor may go on.
 static GATE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(0);
 
+/// Opened by the late-close test.
+static LATE_GATE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(0);
+
+/// The ordinary frames each connection actor handled, by peer address.
+static HANDLED: Mutex<Vec<(SocketAddr, String)>> = Mutex::new(Vec::new());
+
+fn handled(peer: SocketAddr) -> Vec<String> {
+    HANDLED
+        .lock()
+        .expect("handled")
+        .iter()
+        .filter(|(p, _)| *p == peer)
+        .map(|(_, f)| f.clone())
+        .collect()
+}
+
 /// How each connection actor ended, by peer address.
 static ENDED: Mutex<Vec<(SocketAddr, ExitReason)>> = Mutex::new(Vec::new());
 
@@ -46,7 +62,14 @@ impl Echo {
                 let _ = GATE.acquire().await.map(|permit| permit.forget());
             }
             b"bye" => ctx.stop(),
+            b"block-late" => {
+                let _ = LATE_GATE.acquire().await.map(|permit| permit.forget());
+            }
             _ => {
+                HANDLED.lock().expect("handled").push((
+                    self.conn.peer(),
+                    String::from_utf8_lossy(&frame).into_owned(),
+                ));
                 let _ = self.conn.send(frame.to_ascii_uppercase()).await;
             }
         }
@@ -228,4 +251,26 @@ async fn a_user_codec_frames_the_connection() {
     write.write_all(b"\n").await.expect("write");
     assert_eq!(lines.next_line().await.ok().flatten(), None);
     assert_eq!(server.stats().malformed, 1);
+}
+
+#[tokio::test]
+async fn frames_queued_when_the_peer_closes_are_still_handled() {
+    let server = server(1024).await;
+    let mut c = client(&server).await;
+    let peer = c.get_ref().local_addr().expect("local");
+    // The actor blocks on the first frame; three more queue behind it; then the peer leaves.
+    c.send(Bytes::from_static(b"block-late"))
+        .await
+        .expect("send");
+    for i in 0..3 {
+        c.send(Bytes::from(format!("f{i}"))).await.expect("send");
+    }
+    drop(c);
+    tokio::task::yield_now().await;
+    LATE_GATE.add_permits(1);
+    while ended(peer).is_none() {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(handled(peer), vec!["f0", "f1", "f2"]);
+    assert_eq!(ended(peer), Some(ExitReason::Normal));
 }

@@ -285,31 +285,42 @@ pub async fn serve(addr: SocketAddr, router: Router) -> io::Result<HttpServer> {
     Ok(HttpServer { local, task })
 }
 
-/// Serves `router` over HTTPS on `addr`. A failed handshake is logged and counted against
-/// that connection only.
+/// Serves `router` over HTTPS on `addr`. A failed handshake (or one taking over 10 s) ends
+/// that connection only, and is logged.
 ///
 /// # Errors
 /// Binding failed, or the certificate and key do not match.
 pub async fn serve_tls(addr: SocketAddr, router: Router, tls: TlsConfig) -> io::Result<HttpServer> {
-    let acceptor = tls.acceptor()?;
+    let acceptor = tls.acceptor(&[b"h2".as_slice(), b"http/1.1".as_slice()])?;
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let task = tokio::spawn(async move {
+        let mut failures = 0;
         loop {
             let (stream, peer) = match listener.accept().await {
-                Ok(accepted) => accepted,
+                Ok(accepted) => {
+                    failures = 0;
+                    accepted
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
+                    super::tcp::accept_backoff(&mut failures).await;
                     continue;
                 }
             };
             let acceptor = acceptor.clone();
             let router = router.clone();
             tokio::spawn(async move {
-                let stream = match acceptor.accept(stream).await {
-                    Ok(s) => s,
-                    Err(e) => {
+                let handshake =
+                    tokio::time::timeout(super::tcp::HANDSHAKE_LIMIT, acceptor.accept(stream));
+                let stream = match handshake.await {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => {
                         tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake timed out");
                         return;
                     }
                 };

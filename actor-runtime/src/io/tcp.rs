@@ -20,6 +20,19 @@ use crate::actor::{Actor, spawn};
 use crate::addr::Addr;
 use crate::exit::ExitReason;
 
+/// How long a closing connection may take to write the frames its actor queued.
+const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a TLS handshake may take.
+pub(crate) const HANDSHAKE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Waits after a failed `accept` (e.g. out of file descriptors), doubling up to 1 s, so the
+/// accept loop neither spins nor floods the log.
+pub(crate) async fn accept_backoff(failures: &mut u32) {
+    let millis = 10u64.saturating_mul(1 << (*failures).min(7)).min(1000);
+    *failures += 1;
+    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+}
+
 /// How a [`TcpServer`] listens and frames.
 #[derive(Clone, Debug)]
 pub struct TcpConfig {
@@ -212,7 +225,7 @@ impl TcpServer {
             config,
             Frames::new(config.max_frame),
             to_msg,
-            Some(tls.acceptor()?),
+            Some(tls.acceptor(&[])?),
         )
         .await
     }
@@ -240,11 +253,16 @@ impl TcpServer {
         let config = config.clone();
         let accept_counters = counters.clone();
         let task = tokio::spawn(async move {
+            let mut failures = 0;
             loop {
                 let (stream, peer) = match listener.accept().await {
-                    Ok(accepted) => accepted,
+                    Ok(accepted) => {
+                        failures = 0;
+                        accepted
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "accept failed");
+                        accept_backoff(&mut failures).await;
                         continue;
                     }
                 };
@@ -265,7 +283,14 @@ impl TcpServer {
                     Some(acceptor) => {
                         let acceptor = acceptor.clone();
                         tokio::spawn(async move {
-                            match acceptor.accept(stream).await {
+                            match tokio::time::timeout(HANDSHAKE_LIMIT, acceptor.accept(stream))
+                                .await
+                                .unwrap_or_else(|_| {
+                                    Err(io::Error::new(
+                                        io::ErrorKind::TimedOut,
+                                        "handshake timed out",
+                                    ))
+                                }) {
                                 Ok(stream) => {
                                     connection::<C, K, O, F, _>(
                                         stream, peer, codec, config, to_msg, counters,
@@ -400,11 +425,19 @@ async fn connection<C, K, O, F, S>(
         }
     };
     if let Some(reason) = reason {
-        addr.stop_with(reason);
+        // Frames already in the actor's mailbox are still handled.
+        addr.finish(reason);
     }
     addr.wait_for_exit().await;
     let _ = actor_gone.send(());
-    let _ = writer.await;
+    // A peer that stopped reading must not keep the connection (and its task) forever.
+    let mut writer = writer;
+    if tokio::time::timeout(DRAIN_LIMIT, &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
     counters.open.fetch_sub(1, Ordering::Relaxed);
 }
 

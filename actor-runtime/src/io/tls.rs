@@ -68,14 +68,15 @@ impl TlsConfig {
         &self.chain
     }
 
-    pub(crate) fn acceptor(self) -> io::Result<tokio_rustls::TlsAcceptor> {
-        Ok(tokio_rustls::TlsAcceptor::from(Arc::new(
-            self.server_config()?,
-        )))
+    /// An acceptor offering the application protocols `alpn` (none for raw TCP).
+    pub(crate) fn acceptor(self, alpn: &[&[u8]]) -> io::Result<tokio_rustls::TlsAcceptor> {
+        let mut config = self.server_config()?;
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
     }
 
     fn server_config(self) -> io::Result<rustls::ServerConfig> {
-        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()
@@ -83,7 +84,6 @@ impl TlsConfig {
         .with_no_client_auth()
         .with_single_cert(self.chain, self.key)
         .map_err(io::Error::other)?;
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(config)
     }
 }

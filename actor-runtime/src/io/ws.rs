@@ -95,10 +95,26 @@ where
             return;
         }
     };
+    let (actor_gone, mut gone) = tokio::sync::oneshot::channel::<()>();
     let writer = tokio::spawn(async move {
-        while let Some(message) = outgoing.recv().await {
-            if sink.send(message).await.is_err() {
-                return;
+        loop {
+            tokio::select! {
+                message = outgoing.recv() => {
+                    let Some(message) = message else { break };
+                    if sink.send(message).await.is_err() {
+                        return;
+                    }
+                }
+                _ = &mut gone => {
+                    // The actor stopped: send what it queued, then close.
+                    outgoing.close();
+                    while let Some(message) = outgoing.recv().await {
+                        if sink.send(message).await.is_err() {
+                            return;
+                        }
+                    }
+                    break;
+                }
             }
         }
         let _ = sink.send(Message::Close(None)).await;
@@ -121,12 +137,18 @@ where
         }
     };
     if let Some(reason) = reason {
-        addr.stop_with(reason);
+        // Messages already in the actor's mailbox are still handled.
+        addr.finish(reason);
     }
     addr.wait_for_exit().await;
-    // The actor's `WsConn` went with its state; clones held elsewhere keep the writer alive
-    // until they are dropped, so stop it now.
-    writer.abort();
+    let _ = actor_gone.send(());
+    let mut writer = writer;
+    if tokio::time::timeout(std::time::Duration::from_secs(5), &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
 }
 
 /// A server-sent-events connection's sending side, given to its actor.
@@ -196,6 +218,7 @@ where
         let _guard = guard;
         loop {
             tokio::select! {
+                biased;
                 event = events.recv() => match event {
                     Some(event) => {
                         if tx.send(Ok::<_, Infallible>(event)).await.is_err() {
@@ -204,7 +227,16 @@ where
                     }
                     None => return,
                 },
-                _ = addr.wait_for_exit() => return,
+                _ = addr.wait_for_exit() => {
+                    // Send what the actor queued before it stopped, then end the stream.
+                    events.close();
+                    while let Some(event) = events.recv().await {
+                        if tx.send(Ok(event)).await.is_err() {
+                            return;
+                        }
+                    }
+                    return;
+                }
             }
         }
     });

@@ -172,6 +172,7 @@ where
     F: Fn() -> A::Args + Send + Sync + 'static,
 {
     ChildSpec {
+        id: super::spec::ChildId::next(),
         name: field,
         restart,
         shutdown: shutdown.unwrap_or(Shutdown::Timeout(std::time::Duration::from_secs(5))),
@@ -220,6 +221,7 @@ pub fn supervisor_child<S: Supervise>(
     shutdown: Option<Shutdown>,
 ) -> ChildSpec {
     ChildSpec {
+        id: super::spec::ChildId::next(),
         name: field,
         restart,
         shutdown: shutdown.unwrap_or(Shutdown::Infinity),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::spec::{
-    ChildSpec, Restart, Shutdown, Started, Strategy, SupervisorError, SupervisorSpec,
+    ChildId, ChildSpec, Restart, Shutdown, Started, Strategy, SupervisorError, SupervisorSpec,
 };
 use crate::addr::Pid;
 use crate::ctx::Ctx;
@@ -129,11 +129,12 @@ impl Supervisor {
             .collect()
     }
 
-    /// Stops the dynamic child `pid` (of a `simple_one_for_one` supervisor) with its
-    /// shutdown and forgets it; `false` if no running dynamic child has this pid.
+    /// Stops the dynamic child `id` (of a `simple_one_for_one` supervisor) with its
+    /// shutdown, whether it runs or is between restarts, and forgets it; `false` if there is
+    /// no such child.
     #[handle(call)]
-    async fn terminate_child(&mut self, pid: Pid, ctx: &mut Ctx<Self>) -> bool {
-        let Some(i) = position(&self.dynamic, pid) else {
+    async fn terminate_child(&mut self, id: ChildId, ctx: &mut Ctx<Self>) -> bool {
+        let Some(i) = self.dynamic.iter().position(|s| s.spec.id == id) else {
             return false;
         };
         let mut slot = self.dynamic.remove(i);

@@ -108,13 +108,33 @@ pub(crate) trait Starter: Send + Sync {
     fn clear(&self, reason: ExitReason);
 }
 
+/// Identifies one child across its restarts (unlike its pid).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChildId(pub(crate) u64);
+
+impl ChildId {
+    pub(crate) fn next() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        ChildId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 /// One child of a supervisor, built by `#[supervisor]`.
 #[doc(hidden)]
 pub struct ChildSpec {
+    pub(crate) id: ChildId,
     pub(crate) name: &'static str,
     pub(crate) restart: Restart,
     pub(crate) shutdown: Shutdown,
     pub(crate) starter: Box<dyn Starter>,
+}
+
+impl ChildSpec {
+    /// This child's identity, stable across restarts.
+    #[must_use]
+    pub fn id(&self) -> ChildId {
+        self.id
+    }
 }
 
 impl fmt::Debug for ChildSpec {
