@@ -226,3 +226,31 @@ async fn a_pool_subscribed_to_a_topic_gets_each_event_exactly_once() {
         .collect();
     assert!(workers_used.len() > 1, "spread over the workers");
 }
+
+#[tokio::test(start_paused = true)]
+async fn stopping_a_pool_stops_its_workers_concurrently() {
+    let pool = Pool::<Worker>::start(3, Ledger::default())
+        .await
+        .expect("pool");
+    let mut gates = Vec::new();
+    for w in Pool::workers(&pool) {
+        // Stuck in a handler: each worker can only be killed at the end of its 5 s shutdown.
+        let (gate, rx) = tokio::sync::oneshot::channel();
+        w.block_on(rx).expect("queued");
+        assert_eq!(
+            w.whoami()
+                .timeout(std::time::Duration::from_millis(1))
+                .await,
+            Err(CallError::Timeout(std::time::Duration::from_millis(1))),
+            "the worker is stuck"
+        );
+        gates.push(gate);
+    }
+    let started = tokio::time::Instant::now();
+    Pool::stop(&pool);
+    Pool::supervisor(&pool).wait_for_exit().await;
+    assert_eq!(started.elapsed(), std::time::Duration::from_secs(5));
+    for w in Pool::workers(&pool) {
+        assert_eq!(w.exit_reason(), Some(ExitReason::Killed));
+    }
+}

@@ -80,13 +80,13 @@ pub struct HttpRequest {
 }
 
 impl HttpRequest {
-    /// The query string's `key`, percent-decoded, if present.
+    /// The value of the query parameter `key` (keys and values percent-decoded), if present.
     #[must_use]
     pub fn query(&self, key: &str) -> Option<String> {
         let query = self.uri.query()?;
         query.split('&').find_map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (k == key).then(|| percent_decode(v))
+            (percent_decode(k) == key).then(|| percent_decode(v))
         })
     }
 }

@@ -334,12 +334,21 @@ impl Supervisor {
 
     /// Stops every child: dynamic ones, then static ones, each group in reverse start order.
     async fn stop_all(&mut self, me: &Arc<dyn Process>) {
-        while let Some(mut slot) = self.dynamic.pop() {
+        // Dynamic children are alike and independent: stop them all at once, each within its
+        // shutdown time, as OTP does for `simple_one_for_one`.
+        let dynamic = std::mem::take(&mut self.dynamic);
+        let mut stopping = Vec::with_capacity(dynamic.len());
+        for mut slot in dynamic {
             if let Some(started) = slot.running.take() {
-                let reason = self.stop_child(started, slot.spec.shutdown, me).await;
-                slot.spec.starter.clear(reason);
+                let (pid, process) = self.detach(started, me);
+                let shutdown = slot.spec.shutdown;
+                stopping.push(async move {
+                    let reason = shut_down(pid, process, shutdown).await;
+                    slot.spec.starter.clear(reason);
+                });
             }
         }
+        futures_util::future::join_all(stopping).await;
         for j in (0..self.children.len()).rev() {
             self.stop_static(j, me).await;
         }
@@ -352,26 +361,36 @@ impl Supervisor {
         shutdown: Shutdown,
         me: &Arc<dyn Process>,
     ) -> ExitReason {
+        let (pid, process) = self.detach(child, me);
+        shut_down(pid, process, shutdown).await
+    }
+
+    /// Unlinks a child before stopping it, so its exit is not taken for a crash.
+    fn detach(&mut self, child: Started, me: &Arc<dyn Process>) -> (Pid, Arc<dyn Process>) {
         me.remove_link(child.pid);
         if child.process.remove_link(me.pid()) {
             // It had exited before we unlinked: its exit signal is already on its way.
             self.ignore.insert(child.pid);
         }
-        let process = child.process;
-        match shutdown {
-            Shutdown::BrutalKill => process.kill(),
-            Shutdown::Timeout(limit) => {
-                process.signal(Signal::Stop(ExitReason::Shutdown));
-                let stopped = tokio::time::timeout(limit, wait_exit(&*process)).await;
-                if stopped.is_err() {
-                    tracing::warn!(pid = %child.pid, ?limit, "child did not stop in time; killing it");
-                    process.kill();
-                }
-            }
-            Shutdown::Infinity => process.signal(Signal::Stop(ExitReason::Shutdown)),
-        }
-        wait_exit(&*process).await
+        (child.pid, child.process)
     }
+}
+
+/// Asks a child to stop, and kills it if its shutdown time runs out.
+async fn shut_down(pid: Pid, process: Arc<dyn Process>, shutdown: Shutdown) -> ExitReason {
+    match shutdown {
+        Shutdown::BrutalKill => process.kill(),
+        Shutdown::Timeout(limit) => {
+            process.signal(Signal::Stop(ExitReason::Shutdown));
+            let stopped = tokio::time::timeout(limit, wait_exit(&*process)).await;
+            if stopped.is_err() {
+                tracing::warn!(%pid, ?limit, "child did not stop in time; killing it");
+                process.kill();
+            }
+        }
+        Shutdown::Infinity => process.signal(Signal::Stop(ExitReason::Shutdown)),
+    }
+    wait_exit(&*process).await
 }
 
 async fn wait_exit(process: &dyn Process) -> ExitReason {
