@@ -13,6 +13,8 @@
 //! another's growth) and is repeated; the table shows medians and the ratio to the baseline.
 //! Options: `--quick` (fewer repetitions and smaller counts, for CI smoke runs).
 
+mod peers;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -398,6 +400,17 @@ fn http_plain(n: usize) -> f64 {
     })
 }
 
+fn tell_kameo(n: u64) -> f64 {
+    runtime().block_on(async move { tokio::spawn(peers::tell(n)).await.expect("producer") })
+}
+
+fn call_kameo(n: usize) -> (f64, f64) {
+    runtime().block_on(async move {
+        let mut samples = tokio::spawn(peers::call(n)).await.expect("caller");
+        percentiles(&mut samples)
+    })
+}
+
 fn rss_bytes() -> u64 {
     // Second field of /proc/self/statm: resident pages.
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
@@ -449,6 +462,11 @@ fn run_phase(phase: &str, quick: bool) {
         "spawn-tokio" => {
             let (t, b, u) = spawn_tokio(ACTORS / scale as usize);
             format!("{t} {b} {u}")
+        }
+        "tell-kameo" => format!("{}", tell_kameo(TELLS / scale)),
+        "call-kameo" => {
+            let (m, p) = call_kameo(CALLS / scale as usize);
+            format!("{m} {p}")
         }
         "http-ours" => format!("{}", http_ours(REQUESTS / scale as usize)),
         "http-plain" => format!("{}", http_plain(REQUESTS / scale as usize)),
@@ -518,6 +536,8 @@ fn main() {
     let udp_tokio = measure("udp-tokio", reps.min(3), quick);
     let http_ours = measure("http-ours", reps.min(3), quick);
     let http_plain = measure("http-plain", reps.min(3), quick);
+    let tell_kameo = measure("tell-kameo", reps, quick);
+    let call_kameo = measure("call-kameo", reps, quick);
     eprintln!("\r{:40}", "");
 
     let row = |name: &str, ours: f64, base: f64, unit: &str, higher_is_better: bool| {
@@ -588,6 +608,21 @@ fn main() {
         column(&udp_tokio, 1) * 100.0,
         "%",
         true,
+    );
+    println!("{:<28} {:>14} {:>14}", "", "actor-runtime", "kameo 0.22");
+    row(
+        "tell throughput",
+        column(&tell_ours, 0) / 1e6,
+        column(&tell_kameo, 0) / 1e6,
+        "M msg/s",
+        true,
+    );
+    row(
+        "call round trip, median",
+        column(&call_ours, 0),
+        column(&call_kameo, 0),
+        "ns",
+        false,
     );
     println!("{:<28} {:>14} {:>14}", "", "via an actor", "plain axum");
     row(
