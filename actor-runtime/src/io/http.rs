@@ -295,19 +295,8 @@ pub async fn serve_tls(addr: SocketAddr, router: Router, tls: TlsConfig) -> io::
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let task = tokio::spawn(async move {
-        let mut failures = 0;
         loop {
-            let (stream, peer) = match listener.accept().await {
-                Ok(accepted) => {
-                    failures = 0;
-                    accepted
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    super::tcp::accept_backoff(&mut failures).await;
-                    continue;
-                }
-            };
+            let (stream, peer) = super::tcp::accept_next(&listener).await;
             let acceptor = acceptor.clone();
             let router = router.clone();
             tokio::spawn(async move {

@@ -23,14 +23,24 @@ use crate::exit::ExitReason;
 /// How long a closing connection may take to write the frames its actor queued.
 const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// How long a TLS handshake may take.
+#[cfg(feature = "tls")]
 pub(crate) const HANDSHAKE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Waits after a failed `accept` (e.g. out of file descriptors), doubling up to 1 s, so the
-/// accept loop neither spins nor floods the log.
-pub(crate) async fn accept_backoff(failures: &mut u32) {
-    let millis = 10u64.saturating_mul(1 << (*failures).min(7)).min(1000);
-    *failures += 1;
-    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+/// The next connection. A failed `accept` (e.g. out of file descriptors) is logged and retried
+/// after a pause that doubles up to 1 s, so an accept loop neither spins nor floods the log.
+pub(crate) async fn accept_next(listener: &TcpListener) -> (tokio::net::TcpStream, SocketAddr) {
+    let mut failures = 0u32;
+    loop {
+        match listener.accept().await {
+            Ok(accepted) => return accepted,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                let millis = 10u64.saturating_mul(1 << failures.min(7)).min(1000);
+                failures += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+            }
+        }
+    }
 }
 
 /// How a [`TcpServer`] listens and frames.
@@ -253,19 +263,8 @@ impl TcpServer {
         let config = config.clone();
         let accept_counters = counters.clone();
         let task = tokio::spawn(async move {
-            let mut failures = 0;
             loop {
-                let (stream, peer) = match listener.accept().await {
-                    Ok(accepted) => {
-                        failures = 0;
-                        accepted
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        accept_backoff(&mut failures).await;
-                        continue;
-                    }
-                };
+                let (stream, peer) = accept_next(&listener).await;
                 accept_counters.accepted.fetch_add(1, Ordering::Relaxed);
                 let (config, to_msg, counters, codec) = (
                     config.clone(),

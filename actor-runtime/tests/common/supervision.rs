@@ -118,3 +118,63 @@ pub fn expected(strategy: Strategy, n: usize, crashed: usize, names: &[&str]) ->
     }
     events
 }
+
+/// A test that crashes each of three children of a `$strategy` supervisor in turn and checks
+/// the journal, and which children got new pids, against [`expected`]. (Only the strategy test
+/// files use it; the other test crates that share this module do not.)
+#[allow(unused_macros)]
+macro_rules! crash_each_child_in_turn {
+    ($test:ident, $strategy:ident, $variant:ident, $key:literal) => {
+        #[supervisor($strategy, intensity = 10, period = "1s")]
+        struct Tree {
+            #[child(args = ("a", Journal::named($key)))]
+            a: Child<Worker>,
+            #[child(args = ("b", Journal::named($key)))]
+            b: Child<Worker>,
+            #[child(args = ("c", Journal::named($key)))]
+            c: Child<Worker>,
+        }
+
+        fn children(tree: &Tree) -> [&Child<Worker>; 3] {
+            [&tree.a, &tree.b, &tree.c]
+        }
+
+        #[tokio::test]
+        async fn $test() {
+            let journal = Journal::named($key);
+            let tree = Tree::start().await.expect("tree starts");
+            assert_eq!(journal.take(), vec!["start a", "start b", "start c"]);
+            let names = ["a", "b", "c"];
+            for crashed in 0..3 {
+                let before: Vec<Pid> = children(&tree)
+                    .iter()
+                    .map(|c| c.addr().expect("running").pid())
+                    .collect();
+                let victim = children(&tree)[crashed].addr().expect("running");
+                victim.crash().expect("queued");
+                victim.wait_for_exit().await;
+                // The exit signal reached the supervisor before this call, so the answer
+                // comes after the restart.
+                let supervisor = tree.supervisor().expect("supervisor runs");
+                let running = supervisor.children().await.expect("children");
+                assert!(running.iter().all(|c| c.pid.is_some()), "{running:?}");
+                let restarted = expected(Strategy::$variant, 3, crashed, &names);
+                assert_eq!(journal.take(), restarted, "crash of {}", names[crashed]);
+                for (i, child) in children(&tree).iter().enumerate() {
+                    let now = child.addr().expect("running").pid();
+                    let was_restarted = restarted.contains(&format!("start {}", names[i]));
+                    assert_eq!(now != before[i], was_restarted, "child {}", names[i]);
+                }
+            }
+            tree.stop();
+            tree.supervisor().expect("running").wait_for_exit().await;
+            assert_eq!(
+                journal.take(),
+                vec!["exit c: shutdown", "exit b: shutdown", "exit a: shutdown"]
+            );
+        }
+    };
+}
+
+#[allow(unused_imports)]
+pub(crate) use crash_each_child_in_turn;
