@@ -206,10 +206,7 @@ impl TcpServer {
     ) -> io::Result<TcpServer>
     where
         C: Actor<Args = Conn<O>>,
-        K: Decoder + Encoder<O> + Clone + Send + Sync + 'static,
-        K::Item: Send,
-        <K as Decoder>::Error: fmt::Display + Send,
-        <K as Encoder<O>>::Error: Send,
+        K: FrameCodec<O>,
         O: Send + 'static,
         F: Fn(K::Item) -> C::Msg + Send + Sync + 'static,
     {
@@ -249,10 +246,7 @@ impl TcpServer {
     ) -> io::Result<TcpServer>
     where
         C: Actor<Args = Conn<O>>,
-        K: Decoder + Encoder<O> + Clone + Send + Sync + 'static,
-        K::Item: Send,
-        <K as Decoder>::Error: fmt::Display + Send,
-        <K as Encoder<O>>::Error: Send,
+        K: FrameCodec<O>,
         O: Send + 'static,
         F: Fn(K::Item) -> C::Msg + Send + Sync + 'static,
     {
@@ -357,10 +351,7 @@ async fn connection<C, K, O, F, S>(
     counters: Arc<Counters>,
 ) where
     C: Actor<Args = Conn<O>>,
-    K: Decoder + Encoder<O> + Clone + Send + Sync + 'static,
-    K::Item: Send,
-    <K as Decoder>::Error: fmt::Display + Send,
-    <K as Encoder<O>>::Error: Send,
+    K: FrameCodec<O>,
     O: Send + 'static,
     F: Fn(K::Item) -> C::Msg + Send + Sync + 'static,
     S: AsyncRead + AsyncWrite + Send + 'static,
@@ -438,6 +429,29 @@ async fn connection<C, K, O, F, S>(
         writer.abort();
     }
     counters.open.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// A codec the TCP bridge can frame a connection with: any tokio-util `Decoder` and
+/// `Encoder<O>` that can be shared between connections and moved across threads. Implemented
+/// for every such codec; users never implement it.
+pub trait FrameCodec<O>:
+    Decoder<Item: Send, Error: fmt::Display + Send>
+    + Encoder<O, Error: Send>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<K, O> FrameCodec<O> for K where
+    K: Decoder<Item: Send, Error: fmt::Display + Send>
+        + Encoder<O, Error: Send>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
 }
 
 /// The default codec: a 4-byte big-endian length, then the payload, as `Bytes`.
