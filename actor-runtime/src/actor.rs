@@ -9,13 +9,14 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::addr::{Addr, Client};
-use crate::call::with_current;
-use crate::ctx::Ctx;
+use crate::addr::{Addr, Addressable};
+use crate::ctx::{Ctx, link_processes};
 use crate::error::SpawnError;
 use crate::exit::{Down, Exit, ExitReason, Signal};
-use crate::process::{Cell, Dormant, Next, Process};
-use crate::registry;
+use crate::pid::{Pid, with_current};
+use crate::process::Process;
+use crate::record::{Dormant, Next, ProcessRecord};
+use crate::{registry, table};
 
 /// The mailbox capacity of an actor that does not set `#[actor(mailbox = N)]`.
 pub const DEFAULT_MAILBOX: usize = 1024;
@@ -29,16 +30,11 @@ pub const DEFAULT_MAILBOX: usize = 1024;
     label = "not an actor",
     note = "add `#[actor]` to both the struct `{Self}` and its `impl` block that holds `#[init]` and the `#[handle(..)]` methods"
 )]
-pub trait Actor: Sized + Send + 'static {
+pub trait Actor: Addressable + Sized + Send + 'static {
     /// The argument of `#[init]`, given to [`Actor::spawn`].
     type Args: Send + 'static;
     /// The error `#[init]` may return (`Infallible` when it returns `Self`).
     type Error: std::fmt::Display + Send + 'static;
-    /// The generated message enum, `FooMsg` for `Foo`.
-    type Msg: Send + 'static;
-    /// The generated client, `FooClient` for `Foo`; [`Addr<Foo>`] dereferences to it.
-    #[doc(hidden)]
-    type Client: Client<Self::Msg>;
 
     #[doc(hidden)]
     const MAILBOX: usize;
@@ -91,15 +87,6 @@ pub trait Actor: Sized + Send + 'static {
     }
 }
 
-/// Marks actors that handle [`Down`] notifications, which [`Ctx::monitor`] requires.
-/// Implemented by `#[actor]` for actors with an `#[on_down]` hook.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot monitor other actors: it has no `#[on_down]` hook",
-    label = "`{Self}` would never see the `Down` notification",
-    note = "add `#[on_down] fn down(&mut self, down: Down) {{ .. }}` to the `#[actor]` impl of `{Self}`"
-)]
-pub trait HandlesDown: Actor {}
-
 /// Options set on the struct with `#[actor(..)]`, read by the impl's expansion.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
@@ -120,6 +107,32 @@ pub async fn spawn<A: Actor>(args: A::Args) -> Result<Addr<A>, SpawnError<A::Err
     start::<A>(args, None).await
 }
 
+impl<A: Actor> Ctx<A> {
+    /// Starts an actor that is not linked to this one.
+    ///
+    /// # Errors
+    /// As [`Actor::spawn`].
+    pub async fn spawn<B: Actor>(
+        &mut self,
+        args: B::Args,
+    ) -> Result<Addr<B>, SpawnError<B::Error>> {
+        start::<B>(args, None).await
+    }
+
+    /// Starts an actor linked to this one: if either exits abnormally, the other receives
+    /// the exit signal.
+    ///
+    /// # Errors
+    /// As [`Actor::spawn`]. A child whose `#[init]` fails is never linked.
+    pub async fn spawn_link<B: Actor>(
+        &mut self,
+        args: B::Args,
+    ) -> Result<Addr<B>, SpawnError<B::Error>> {
+        let me = self.process_arc();
+        start::<B>(args, Some(&me)).await
+    }
+}
+
 /// Creates the process, runs `#[init]` on the caller's task (so spawning costs no extra task
 /// switch, and the caller waits for init as OTP's `start_link` does), links it to `parent` once
 /// init has succeeded, then hands the state to its own task.
@@ -130,12 +143,15 @@ pub(crate) async fn start<A: Actor>(
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return Err(SpawnError::NoRuntime);
     };
-    let cell = Cell::<A::Msg>::new(A::MAILBOX);
+    if table::shutting_down() {
+        return Err(SpawnError::ShuttingDown);
+    }
+    let cell = ProcessRecord::<A::Msg>::new(A::MAILBOX, A::TRAPS_EXITS);
     // Closes the cell if this future is dropped before the actor is handed over (a `spawn`
     // cancelled by a timeout or a `select!` during `#[init]`), so no half-made actor keeps
     // its name or its place in the process table.
     let mut guard = StartGuard(Some(cell.clone()));
-    let addr = Addr::<A>::from_cell(cell.clone());
+    let addr = Addr::<A>::from_record(cell.clone());
     if let Some(name) = A::NAME {
         if let Err(holder) = registry::register_new(name, &addr) {
             guard.close(ExitReason::Normal);
@@ -164,9 +180,10 @@ pub(crate) async fn start<A: Actor>(
         }
     };
     if let Some(parent) = parent {
-        let child: Arc<dyn Process> = cell.clone();
-        crate::ctx::link_processes(parent, &child);
+        // The parent first: its exit signal must be recognised as the parent's from the start.
         cell.set_parent(parent.pid());
+        let child: Arc<dyn Process> = cell.clone();
+        link_processes(parent, &child);
     }
     guard.0 = None;
     cell.set_dormant(Box::new(Starter {
@@ -177,7 +194,7 @@ pub(crate) async fn start<A: Actor>(
     Ok(addr)
 }
 
-struct StartGuard<M: Send + 'static>(Option<Arc<Cell<M>>>);
+struct StartGuard<M: Send + 'static>(Option<Arc<ProcessRecord<M>>>);
 
 impl<M: Send + 'static> StartGuard<M> {
     fn close(&mut self, reason: ExitReason) {
@@ -209,7 +226,7 @@ impl<A: Actor> Dormant for Starter<A> {
             runtime,
         } = *self;
         let task = ActorTask {
-            cell: ctx.cell().clone(),
+            cell: ctx.record().clone(),
             done: false,
             fut: run(state, ctx),
         };
@@ -228,7 +245,7 @@ async fn run<A: Actor>(mut state: A, mut ctx: Ctx<A>) {
             Next::Message(msg) => state.__handle(msg, &mut ctx).await,
             Next::Signal(Signal::Stop(reason)) | Next::Finished(reason) => break reason,
             Next::Signal(Signal::Finish(reason)) => ctx.finish_with(reason),
-            Next::Signal(Signal::Exit(exit)) => {
+            Next::Signal(Signal::Exit { exit, .. }) => {
                 if A::TRAPS_EXITS && Some(exit.from) == ctx.parent() {
                     // The parent is gone (or asks us to go): trapping does not apply.
                     if !exit.reason.is_normal() {
@@ -240,11 +257,16 @@ async fn run<A: Actor>(mut state: A, mut ctx: Ctx<A>) {
                     break exit.reason;
                 }
             }
-            Next::Signal(Signal::Down(down)) => state.__on_down(down, &mut ctx).await,
+            Next::Signal(Signal::Down(down)) => {
+                // The monitor has fired: forget it here, so a long-lived watcher of many
+                // short-lived actors does not keep a record per monitor.
+                ctx.record().remove_monitoring(down.monitor);
+                state.__on_down(down, &mut ctx).await;
+            }
         }
     };
     state.__terminate(&reason, &mut ctx).await;
-    ctx.cell().close(reason);
+    ctx.record().close(reason);
     drop(state);
     drop(ctx);
 }
@@ -253,7 +275,7 @@ pin_project! {
     /// The task of one actor: catches a panic as exit reason `Panic`, and records an exit
     /// when the task is aborted (kill) or dropped with its runtime.
     struct ActorTask<M, F> where M: Send, M: 'static {
-        cell: Arc<Cell<M>>,
+        cell: Arc<ProcessRecord<M>>,
         done: bool,
         #[pin]
         fut: F,
@@ -305,7 +327,7 @@ impl<M: Send + 'static, F: Future<Output = ()>> Future for ActorTask<M, F> {
 pin_project! {
     /// Runs `#[init]` as the new actor (for `Pid::current`) and turns a panic into an error.
     struct CatchUnwind<F> {
-        pid: crate::addr::Pid,
+        pid: Pid,
         #[pin]
         fut: F,
     }

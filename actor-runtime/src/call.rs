@@ -6,34 +6,23 @@
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::addr::{CellRef, Pid, Target, Unavailable};
 use crate::deadline::{self, Registration};
 use crate::error::{CallError, SendError};
 use crate::exit::ExitReason;
+use crate::pid::Pid;
 use crate::process::Process;
-use crate::system;
+use crate::target::{RecordRef, Target, Unavailable};
+use crate::{stats, table};
 
 /// The timeout of a call unless overridden with [`Call::timeout`].
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
-
-tokio::task_local! {
-    static CURRENT: Pid;
-}
-
-pub(crate) fn current_pid() -> Option<Pid> {
-    CURRENT.try_with(|pid| *pid).ok()
-}
-
-/// Runs `f` with `pid` as the current actor of this task.
-pub(crate) fn with_current<R>(pid: Pid, f: impl FnOnce() -> R) -> R {
-    CURRENT.sync_scope(pid, f)
-}
 
 /// The reply slot of a call. A `#[handle(call)]` method that takes a `ReplyTo<T>` argument
 /// answers later, from anywhere, with [`ReplyTo::send`]; the caller waits meanwhile.
@@ -46,9 +35,11 @@ pub struct ReplyTo<T> {
 /// What travels back to the caller.
 pub(crate) enum Reply<T> {
     Value(T),
-    /// The reply slot was dropped while its thread was panicking: the actor is about to record
-    /// its exit reason (unwinding drops the handler's locals before the panic is caught).
-    Panicking,
+    /// The reply slot was dropped while its thread was panicking, in a handler of this actor
+    /// (the callee, or another actor it was forwarded to; `None`: a task that is not an actor).
+    /// That actor is about to record its exit reason: unwinding drops the handler's locals
+    /// before the panic is caught.
+    Panicking(Option<Arc<dyn Process>>),
 }
 
 impl<T> ReplyTo<T> {
@@ -61,7 +52,7 @@ impl<T> ReplyTo<T> {
         if tx.send(Reply::Value(value)).is_ok() {
             true
         } else {
-            system::count_late_reply();
+            stats::late_reply();
             false
         }
     }
@@ -77,7 +68,8 @@ impl<T> Drop for ReplyTo<T> {
     fn drop(&mut self) {
         if std::thread::panicking() {
             if let Some(tx) = self.tx.take() {
-                let _ = tx.send(Reply::Panicking);
+                let panicking = Pid::current().and_then(table::get);
+                let _ = tx.send(Reply::Panicking(panicking));
             }
         }
     }
@@ -92,6 +84,14 @@ impl<T> fmt::Debug for ReplyTo<T> {
 pub(crate) fn reply_pair<T>() -> (ReplyTo<T>, oneshot::Receiver<Reply<T>>) {
     let (tx, rx) = oneshot::channel();
     (ReplyTo { tx: Some(tx) }, rx)
+}
+
+impl<M: Send + 'static> Target<M> {
+    /// Builds a call: `build` wraps the reply slot into the message.
+    pub fn call<R>(&self, build: impl FnOnce(ReplyTo<R>) -> M) -> Call<'_, M, R> {
+        let (reply, rx) = reply_pair();
+        Call::new(self, build(reply), rx)
+    }
 }
 
 /// A pending call to an actor, returned by every `#[handle(call)]` client method.
@@ -145,7 +145,7 @@ impl<'a, M: Send + 'static, R> IntoFuture for Call<'a, M, R> {
             rx: self.rx,
             timeout: self.timeout,
             deadline: None,
-            dying: false,
+            dying: None,
         }
     }
 }
@@ -157,15 +157,16 @@ pub struct CallFuture<'a, M, R> {
     target: &'a Target<M>,
     /// The mailbox the request went to, resolved once: a supervised child may be restarted
     /// meanwhile, and the call belongs to the incarnation that received it.
-    cell: Option<CellRef<'a, M>>,
+    cell: Option<RecordRef<'a, M>>,
     /// `Some` until the request is in the mailbox.
     msg: Option<M>,
     rx: oneshot::Receiver<Reply<R>>,
     timeout: Duration,
     /// Set at the first poll that has to wait: the timeout counts from there.
     deadline: Option<(Instant, Option<Registration>)>,
-    /// The handler panicked: wait for the actor to record its exit reason.
-    dying: bool,
+    /// The reply slot was dropped by a panicking handler: wait for that actor's exit reason
+    /// (the callee's, or that of the actor the slot was forwarded to).
+    dying: Option<Arc<dyn Process>>,
 }
 
 impl<M, R> fmt::Debug for CallFuture<'_, M, R> {
@@ -223,7 +224,7 @@ impl<M: Send + 'static, R> Future for CallFuture<'_, M, R> {
                 Ok(cell) => this.cell = Some(cell),
                 Err(Unavailable::Stopped(reason)) => {
                     this.msg = None;
-                    crate::system::count_undelivered();
+                    stats::undelivered();
                     return Poll::Ready(Err(CallError::Stopped(reason)));
                 }
                 Err(Unavailable::Overloaded) => {
@@ -236,7 +237,7 @@ impl<M: Send + 'static, R> Future for CallFuture<'_, M, R> {
             return Poll::Ready(Err(CallError::Stopped(ExitReason::NoProc)));
         };
         if this.msg.is_some() {
-            if current_pid() == Some(cell.pid()) {
+            if Pid::current() == Some(cell.pid()) {
                 return Poll::Ready(Err(CallError::CallToSelf(cell.pid())));
             }
             match cell.poll_send(cx, &mut this.msg) {
@@ -245,26 +246,28 @@ impl<M: Send + 'static, R> Future for CallFuture<'_, M, R> {
                     return Poll::Ready(Err(CallError::Stopped(reason)));
                 }
                 // `poll_send` waits for space instead of failing.
-                Poll::Ready(Err(SendError::Full { .. })) | Poll::Pending => return this.wait(cx),
+                Poll::Ready(Err(SendError::Full { .. } | SendError::OwnMailboxFull { .. }))
+                | Poll::Pending => return this.wait(cx),
             }
         }
-        if this.dying {
-            return match cell.poll_exit(cx) {
+        if let Some(dying) = &this.dying {
+            return match dying.poll_exit(cx) {
                 Poll::Ready(reason) => Poll::Ready(Err(CallError::Stopped(reason))),
                 Poll::Pending => this.wait(cx),
             };
         }
         match Pin::new(&mut this.rx).poll(cx) {
             Poll::Ready(Ok(Reply::Value(reply))) => Poll::Ready(Ok(reply)),
-            // The slot was dropped by a panicking handler; the exit reason follows shortly.
-            Poll::Ready(Ok(Reply::Panicking)) => {
-                this.dying = true;
-                match cell.poll_exit(cx) {
-                    Poll::Ready(reason) => Poll::Ready(Err(CallError::Stopped(reason))),
-                    Poll::Pending => this.wait(cx),
-                }
+            // The slot was dropped by a panicking handler; its exit reason follows shortly. If
+            // the slot had been forwarded, that is another actor's reason: the healthy callee
+            // is not waited for.
+            Poll::Ready(Ok(Reply::Panicking(Some(process)))) => {
+                this.dying = Some(process);
+                Pin::new(this).poll(cx)
             }
-            // The reply slot was dropped without a panic. The cell records its exit reason
+            // A plain task panicked with the slot: there is no exit reason to wait for.
+            Poll::Ready(Ok(Reply::Panicking(None))) => Poll::Ready(Err(CallError::NoReply)),
+            // The reply slot was dropped without a panic. The record stores its exit reason
             // before it drops anything that holds a reply slot, so "no reason yet" means the
             // actor is alive and dropped a deferred reply.
             Poll::Ready(Err(_)) => Poll::Ready(Err(match cell.exit_reason() {

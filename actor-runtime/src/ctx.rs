@@ -1,6 +1,5 @@
 //! [`Ctx`]: what a handler can do besides changing its own state.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
 use std::sync::{Arc, Weak};
@@ -8,20 +7,32 @@ use std::time::Duration;
 
 use tokio::task::AbortHandle;
 
-use crate::actor::{Actor, HandlesDown, start};
-use crate::addr::{Addr, Pid};
-use crate::error::{SendError, SpawnError};
+use crate::addr::{Addr, Addressable};
+use crate::error::SendError;
 use crate::event::{Publisher, Topic};
 use crate::exit::{Down, Exit, ExitReason, MonitorRef, Signal};
-use crate::process::{Cell, Next, Process};
+use crate::mailbox::Inbox;
+use crate::pid::Pid;
+use crate::process::Process;
+use crate::record::{Next, ProcessRecord};
+use crate::stats;
 use crate::timer::{self, TimerRef};
+
+/// Marks actors that handle [`Down`] notifications, which [`Ctx::monitor`] requires.
+/// Implemented by `#[actor]` for actors with an `#[on_down]` hook.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot monitor other actors: it has no `#[on_down]` hook",
+    label = "`{Self}` would never see the `Down` notification",
+    note = "add `#[on_down] fn down(&mut self, down: Down) {{ .. }}` to the `#[actor]` impl of `{Self}`"
+)]
+pub trait HandlesDown: Addressable {}
 
 /// The context of a running actor, passed to `#[init]`, handlers and hooks that ask for it
 /// with a `ctx: &mut Ctx<Self>` argument.
-pub struct Ctx<A: Actor> {
+pub struct Ctx<A: Addressable> {
     addr: Addr<A>,
     /// The batch of messages taken from the mailbox and not yet handled.
-    batch: VecDeque<A::Msg>,
+    inbox: Inbox<A::Msg>,
     /// Messages handled since the task last yielded to the scheduler.
     streak: u32,
     /// A pending stop and the running timers: rare, so boxed to keep idle actors small
@@ -41,22 +52,22 @@ struct Extra {
 /// the others on its worker thread.
 const YIELD_EVERY: u32 = 256;
 
-impl<A: Actor> Ctx<A> {
+impl<A: Addressable> Ctx<A> {
     pub(crate) fn new(addr: Addr<A>) -> Self {
         Ctx {
             addr,
-            batch: VecDeque::new(),
+            inbox: Inbox::new(),
             streak: 0,
             extra: None,
         }
     }
 
-    pub(crate) fn cell(&self) -> &Arc<Cell<A::Msg>> {
-        self.addr.cell()
+    pub(crate) fn record(&self) -> &Arc<ProcessRecord<A::Msg>> {
+        self.addr.record()
     }
 
     pub(crate) fn process_arc(&self) -> Arc<dyn Process> {
-        self.addr.cell().clone()
+        self.addr.record().clone()
     }
 
     pub(crate) fn finish_with(&mut self, reason: ExitReason) {
@@ -78,7 +89,7 @@ impl<A: Actor> Ctx<A> {
                 cx.waker().wake_by_ref();
                 return std::task::Poll::Pending;
             }
-            let next = self.addr.cell().poll_next(cx, &mut self.batch);
+            let next = self.addr.record().poll_next(cx, &mut self.inbox);
             if next.is_ready() {
                 self.streak += 1;
             } else {
@@ -95,7 +106,7 @@ impl<A: Actor> Ctx<A> {
     /// The actor this one was started linked to by `spawn_link` or a supervisor, if any. Its
     /// exit signal stops this actor even if it traps exits, as for a supervised OTP process.
     pub fn parent(&self) -> Option<Pid> {
-        self.addr.cell().parent()
+        self.addr.record().parent()
     }
 
     /// This actor's own address.
@@ -119,82 +130,67 @@ impl<A: Actor> Ctx<A> {
         self.extra().stop.get_or_insert(reason);
     }
 
-    /// Starts an actor that is not linked to this one.
-    ///
-    /// # Errors
-    /// As [`Actor::spawn`].
-    pub async fn spawn<B: Actor>(
-        &mut self,
-        args: B::Args,
-    ) -> Result<Addr<B>, SpawnError<B::Error>> {
-        start::<B>(args, None).await
-    }
-
-    /// Starts an actor linked to this one: if either exits abnormally, the other receives
-    /// the exit signal.
-    ///
-    /// # Errors
-    /// As [`Actor::spawn`]. A child whose `#[init]` fails is never linked.
-    pub async fn spawn_link<B: Actor>(
-        &mut self,
-        args: B::Args,
-    ) -> Result<Addr<B>, SpawnError<B::Error>> {
-        let me = self.process_arc();
-        start::<B>(args, Some(&me)).await
-    }
-
     /// Links this actor to `other`, both ways. If `other` has already stopped, this actor
     /// receives an exit signal with [`ExitReason::NoProc`] (Erlang's `noproc`).
-    pub fn link<B: Actor>(&mut self, other: &Addr<B>) {
-        let other: Arc<dyn Process> = other.cell().clone();
+    pub fn link<B: Addressable>(&mut self, other: &Addr<B>) {
+        let other: Arc<dyn Process> = other.record().clone();
         link_processes(&self.process_arc(), &other);
     }
 
-    /// Removes the link to `other`, both ways. No exit signal is sent.
-    pub fn unlink<B: Actor>(&mut self, other: &Addr<B>) {
-        other.cell().remove_link(self.pid());
-        self.addr.cell().remove_link(other.pid());
+    /// Removes the link to `other`, both ways. No exit signal from that link reaches this actor
+    /// afterwards, not even one that was already queued.
+    pub fn unlink<B: Addressable>(&mut self, other: &Addr<B>) {
+        other.record().remove_link(self.pid());
+        self.addr.record().remove_link(other.pid());
+        self.addr.record().cancel_link_exit(other.pid());
     }
 
     /// Monitors `other`: when it stops, this actor's `#[on_down]` hook receives a [`Down`]
     /// with the reason. If `other` has already stopped, the `Down` arrives at once with
-    /// [`ExitReason::NoProc`]. Monitors are one-way and may be stacked.
-    pub fn monitor<B: Actor>(&mut self, other: &Addr<B>) -> MonitorRef
+    /// [`ExitReason::NoProc`]. Monitors are one-way and may be stacked. The `Down` arrives
+    /// after every message `other` sent this actor before it stopped.
+    pub fn monitor<B: Addressable>(&mut self, other: &Addr<B>) -> MonitorRef
     where
         A: HandlesDown,
     {
-        let monitor = MonitorRef(Pid::next().0);
+        let monitor = MonitorRef::next();
         let me = Arc::downgrade(&self.process_arc());
         let target = other.process();
-        if let Err(reason) = other.cell().add_watcher(monitor, me) {
-            self.addr.cell().signal(Signal::Down(Down {
+        if other.record().add_watcher(monitor, me).is_err() {
+            // A monitor set on an actor that has already stopped reports `noproc`, as in Erlang.
+            self.addr.record().signal(Signal::Down(Down {
                 monitor,
                 pid: other.pid(),
-                reason: normalise_dead(reason),
+                reason: ExitReason::NoProc,
             }));
         } else {
             self.addr
-                .cell()
+                .record()
                 .add_monitoring(monitor, (other.pid(), target));
         }
         monitor
     }
 
-    /// Removes a monitor; no `Down` will be delivered for it afterwards.
+    /// Removes a monitor; no `Down` is delivered for it afterwards, not even one that was
+    /// already queued.
     pub fn demonitor(&mut self, monitor: MonitorRef) {
-        if let Some((_, target)) = self.addr.cell().remove_monitoring(monitor) {
+        if let Some((_, target)) = self.addr.record().remove_monitoring(monitor) {
             if let Some(target) = target.upgrade() {
                 target.remove_watcher(monitor);
             }
         }
+        self.addr.record().cancel_down(monitor);
     }
 
     /// Sends an exit signal to `other` from this actor (see [`Addr::exit`]).
-    pub fn exit<B: Actor>(&mut self, other: &Addr<B>, reason: ExitReason) {
-        other.cell().signal(Signal::Exit(Exit {
-            from: self.pid(),
-            reason,
-        }));
+    pub fn exit<B: Addressable>(&mut self, other: &Addr<B>, reason: ExitReason) {
+        other.record().signal(Signal::Exit {
+            exit: Exit {
+                from: self.pid(),
+                reason,
+            },
+            link: false,
+        });
     }
 
     /// Creates a topic owned by this actor, keeping the last `buffer` events for late
@@ -205,7 +201,7 @@ impl<A: Actor> Ctx<A> {
         let (topic, publisher) = Topic::new(buffer);
         let closing = topic.clone();
         self.addr
-            .cell()
+            .record()
             .on_exit(Box::new(move |reason| closing.close(reason)));
         (topic, publisher)
     }
@@ -241,11 +237,11 @@ impl<A: Actor> Ctx<A> {
     }
 }
 
-impl<A: Actor> Drop for Ctx<A> {
+impl<A: Addressable> Drop for Ctx<A> {
     fn drop(&mut self) {
         // Messages the actor had taken from its mailbox but not handled when it stopped.
-        if !self.batch.is_empty() {
-            crate::system::count_dropped_at_exit(self.batch.len());
+        if !self.inbox.batch.is_empty() {
+            stats::dropped_at_exit(self.inbox.batch.len());
         }
         if let Some(extra) = &self.extra {
             for t in &extra.timers {
@@ -255,17 +251,12 @@ impl<A: Actor> Drop for Ctx<A> {
     }
 }
 
-impl<A: Actor> fmt::Debug for Ctx<A> {
+impl<A: Addressable> fmt::Debug for Ctx<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Ctx")
             .field("addr", &self.addr)
             .finish_non_exhaustive()
     }
-}
-
-fn normalise_dead(_reason: ExitReason) -> ExitReason {
-    // A monitor set on an actor that has already stopped reports `noproc`, as in Erlang.
-    ExitReason::NoProc
 }
 
 /// Links two processes both ways; if `b` has stopped, `a` gets an exit signal `NoProc`.
@@ -278,16 +269,22 @@ pub(crate) fn link_processes(a: &Arc<dyn Process>, b: &Arc<dyn Process>) {
                 // `a` stopped meanwhile; its exit already ran, so tell `b` ourselves.
                 b.remove_link(a.pid());
                 if let Some(reason) = a.exit_reason() {
-                    b.signal(Signal::Exit(Exit {
-                        from: a.pid(),
-                        reason,
-                    }));
+                    b.signal(Signal::Exit {
+                        exit: Exit {
+                            from: a.pid(),
+                            reason,
+                        },
+                        link: true,
+                    });
                 }
             }
         }
-        Err(_) => a.signal(Signal::Exit(Exit {
-            from: b.pid(),
-            reason: ExitReason::NoProc,
-        })),
+        Err(_) => a.signal(Signal::Exit {
+            exit: Exit {
+                from: b.pid(),
+                reason: ExitReason::NoProc,
+            },
+            link: true,
+        }),
     }
 }

@@ -44,7 +44,7 @@ pub(crate) struct Deadlines {
 
 impl Deadlines {
     fn lock(&self) -> MutexGuard<'_, Table> {
-        self.table.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(&self.table)
     }
 }
 

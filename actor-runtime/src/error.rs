@@ -3,8 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::addr::Pid;
 use crate::exit::ExitReason;
+use crate::pid::Pid;
 
 /// A fire-and-forget send (a `#[handle(cast)]` method) did not enqueue its message.
 ///
@@ -20,6 +20,12 @@ pub enum SendError {
     },
     /// The actor has stopped; its exit reason is attached.
     Stopped(ExitReason),
+    /// A waiting send ([`Addr::send`](crate::Addr::send)) from an actor to itself found its own
+    /// mailbox full: only the sender could make room, so waiting would never end.
+    OwnMailboxFull {
+        /// The mailbox capacity.
+        capacity: usize,
+    },
 }
 
 impl fmt::Display for SendError {
@@ -32,6 +38,10 @@ impl fmt::Display for SendError {
                 )
             }
             SendError::Stopped(reason) => write!(f, "actor has stopped ({reason})"),
+            SendError::OwnMailboxFull { capacity } => write!(
+                f,
+                "own mailbox full ({capacity} messages): a waiting send to yourself would wait forever; handle the work inline or use the fail-fast cast"
+            ),
         }
     }
 }
@@ -92,6 +102,8 @@ pub enum SpawnError<E> {
     },
     /// `spawn` was awaited outside a tokio runtime; actors run on tokio.
     NoRuntime,
+    /// The node is shutting down ([`crate::shutdown`]): no new actors start.
+    ShuttingDown,
 }
 
 impl<E: fmt::Display> fmt::Display for SpawnError<E> {
@@ -105,6 +117,9 @@ impl<E: fmt::Display> fmt::Display for SpawnError<E> {
             SpawnError::NoRuntime => f.write_str(
                 "no tokio runtime: spawn actors from inside a tokio runtime (e.g. under #[tokio::main])",
             ),
+            SpawnError::ShuttingDown => {
+                f.write_str("the node is shutting down: no new actors start")
+            }
         }
     }
 }

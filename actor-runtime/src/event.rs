@@ -1,13 +1,22 @@
 //! Typed publish/subscribe: topics owned by an actor, publishers it hands out, subscribers
 //! that receive every event in publish order through their own typed handler.
+//!
+//! Delivery runs user code (the `deliver` closure given to [`Topic::subscribe`]), so it never
+//! runs under the topic's lock. One order for every subscriber is kept by a queue of delivery
+//! jobs: whoever finds nobody delivering drains the queue; a publish (or subscribe) that
+//! arrives meanwhile, from another thread or from inside a delivery, queues its job behind the
+//! current one and returns. A subscriber may therefore publish and subscribe from its own
+//! delivery without deadlocking.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::addr::{Addr, Addressable};
 use crate::error::SendError;
 use crate::exit::ExitReason;
+use crate::sync::lock;
 
 /// What a subscriber receives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,19 +27,55 @@ pub enum Event<T> {
     Closed(ExitReason),
 }
 
+/// A handle a topic can deliver to: an [`Addr`], a [`Child`](crate::Child), a
+/// [`Pool`](crate::Pool). It tells the topic when it has stopped for good, so that its
+/// subscription is removed instead of kept forever.
+pub trait Subscriber: Send + Sync + 'static {
+    /// `true` once nothing delivered to this handle can ever be handled again (an actor that
+    /// has stopped). A supervised child or a pool between restarts is not gone.
+    fn is_gone(&self) -> bool;
+}
+
+impl<A: Addressable> Subscriber for Addr<A> {
+    fn is_gone(&self) -> bool {
+        !self.is_alive()
+    }
+}
+
 type Deliver<T> = Box<dyn Fn(Event<T>) -> Result<(), SendError> + Send + Sync>;
 
-struct Subscriber<T> {
+struct Sub<T> {
     id: u64,
     deliver: Deliver<T>,
-    shed: u64,
+    gone: Box<dyn Fn() -> bool + Send + Sync>,
+    shed: AtomicU64,
+}
+
+/// The subscribers, shared with deliveries in progress (copy-on-write).
+type Subs<T> = Arc<Vec<Arc<Sub<T>>>>;
+
+/// A delivery waiting its turn.
+enum Job<T> {
+    /// An event, to the subscribers there were when it was published.
+    Publish { seq: u64, event: T, to: Subs<T> },
+    /// The buffered events, to a new subscriber.
+    Replay { to: Arc<Sub<T>>, events: Vec<T> },
+    /// The owner stopped: the last job.
+    Close { reason: ExitReason, to: Subs<T> },
 }
 
 struct State<T> {
-    subscribers: Vec<Subscriber<T>>,
+    subscribers: Subs<T>,
     /// The last events, replayed to late subscribers.
     recent: VecDeque<T>,
     closed: Option<ExitReason>,
+    jobs: VecDeque<Job<T>>,
+    /// Someone is draining `jobs`.
+    delivering: bool,
+    /// Publishes so far: the sequence number of the next one.
+    seq: u64,
+    /// Subscribers after the last sweep for gone ones.
+    swept_at: usize,
 }
 
 struct Inner<T> {
@@ -44,7 +89,7 @@ struct Inner<T> {
 
 impl<T> Inner<T> {
     fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 }
 
@@ -87,19 +132,114 @@ pub struct TopicStats {
     /// subscriber only).
     pub shed: u64,
     /// Deliveries to a subscriber that was not running (a supervised child between crash and
-    /// restart, a pool with no worker, or an actor that has stopped).
+    /// restart, a pool with no worker, or an actor that has stopped, which is then removed).
     pub undelivered: u64,
     /// Current subscribers.
     pub subscribers: usize,
+}
+
+/// Clears `delivering` even if a `deliver` closure panics, so the topic is never wedged; the
+/// jobs left behind are counted as undelivered.
+struct Draining<'a, T>(&'a Inner<T>);
+
+impl<T> Drop for Draining<'_, T> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut state = self.0.lock();
+            state.delivering = false;
+            let lost = state.jobs.len() as u64;
+            state.jobs.clear();
+            drop(state);
+            self.0.undelivered.fetch_add(lost, Ordering::Relaxed);
+        }
+    }
+}
+
+impl<T: Clone + Send + 'static> Inner<T> {
+    /// Queues `job` and, if nobody is delivering, drains the queue on this thread. Returns how
+    /// many subscribers took the publish numbered `mine`, if this thread delivered it.
+    fn run<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State<T>>,
+        job: Job<T>,
+        mine: u64,
+    ) -> Option<usize> {
+        state.jobs.push_back(job);
+        if state.delivering {
+            return None;
+        }
+        state.delivering = true;
+        let guard = Draining(self);
+        let mut taken = None;
+        loop {
+            let Some(job) = state.jobs.pop_front() else {
+                state.delivering = false;
+                break;
+            };
+            drop(state);
+            let gone = self.deliver(job, mine, &mut taken);
+            state = self.lock();
+            if !gone.is_empty() {
+                Arc::make_mut(&mut state.subscribers).retain(|s| !gone.contains(&s.id));
+            }
+        }
+        drop(state);
+        std::mem::forget(guard);
+        taken
+    }
+
+    /// Delivers one job outside the lock. Returns the subscribers found gone for good.
+    fn deliver(&self, job: Job<T>, mine: u64, taken: &mut Option<usize>) -> Vec<u64> {
+        let mut gone = Vec::new();
+        let mut delivered = 0;
+        let mut offer = |s: &Sub<T>, event: Event<T>| match (s.deliver)(event) {
+            Ok(()) => delivered += 1,
+            Err(SendError::Full { .. } | SendError::OwnMailboxFull { .. }) => {
+                s.shed.fetch_add(1, Ordering::Relaxed);
+                self.shed.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(SendError::Stopped(_)) => {
+                self.undelivered.fetch_add(1, Ordering::Relaxed);
+                if (s.gone)() {
+                    gone.push(s.id);
+                }
+            }
+        };
+        match job {
+            Job::Publish { seq, event, to } => {
+                for s in to.iter() {
+                    offer(s, Event::Published(event.clone()));
+                }
+                if seq == mine {
+                    *taken = Some(delivered);
+                }
+            }
+            Job::Replay { to, events } => {
+                for event in events {
+                    offer(&to, Event::Published(event));
+                }
+            }
+            Job::Close { reason, to } => {
+                for s in to.iter() {
+                    offer(s, Event::Closed(reason.clone()));
+                }
+            }
+        }
+        gone
+    }
 }
 
 impl<T: Clone + Send + 'static> Topic<T> {
     pub(crate) fn new(buffer: usize) -> (Topic<T>, Publisher<T>) {
         let inner = Arc::new(Inner {
             state: Mutex::new(State {
-                subscribers: Vec::new(),
+                subscribers: Arc::new(Vec::new()),
                 recent: VecDeque::new(),
                 closed: None,
+                jobs: VecDeque::new(),
+                delivering: false,
+                seq: 0,
+                swept_at: 0,
             }),
             buffer,
             published: AtomicU64::new(0),
@@ -116,72 +256,74 @@ impl<T: Clone + Send + 'static> Topic<T> {
     }
 
     pub(crate) fn close(&self, reason: &ExitReason) {
-        let subscribers = {
-            let mut state = self.inner.lock();
-            if state.closed.is_some() {
-                return;
-            }
-            state.closed = Some(reason.clone());
-            std::mem::take(&mut state.subscribers)
-        };
-        // Delivered outside the lock: no ordering is left to keep, and a delivery that starts
-        // a dormant actor on a runtime that is shutting down can re-enter topic code.
-        for s in subscribers {
-            match (s.deliver)(Event::Closed(reason.clone())) {
-                Ok(()) => {}
-                Err(SendError::Full { .. }) => {
-                    self.inner.shed.fetch_add(1, Ordering::Relaxed);
-                }
-                Err(_) => {
-                    self.inner.undelivered.fetch_add(1, Ordering::Relaxed);
-                }
-            }
+        let mut state = self.inner.lock();
+        if state.closed.is_some() {
+            return;
         }
+        state.closed = Some(reason.clone());
+        let to = std::mem::take(&mut state.subscribers);
+        state.recent.clear();
+        let job = Job::Close {
+            reason: reason.clone(),
+            to,
+        };
+        self.inner.run(state, job, u64::MAX);
     }
 
-    /// Subscribes `handle` (an [`Addr`](crate::Addr), a [`Child`](crate::Child), a pool, ...):
-    /// `deliver` hands each event to it, usually by casting to one of its handlers:
+    /// Subscribes `handle` (an [`Addr`], a [`Child`](crate::Child), a pool, ...): `deliver`
+    /// hands each event to it, usually by casting to one of its handlers:
     ///
     /// `topic.subscribe(addr.clone(), |a, event| a.on_traffic(event))`
     ///
     /// The buffered recent events are delivered first. A delivery refused because the
-    /// subscriber's mailbox is full, or because it is not running, is counted
-    /// ([`Topic::stats`]) and the subscriber stays: a `Child` or `Pool` handle comes back after a
-    /// restart. [`Topic::unsubscribe`] actors that stop for good. If the topic has closed,
-    /// `Event::Closed` is delivered at once.
+    /// subscriber's mailbox is full is counted as shed ([`Topic::stats`]). One refused because
+    /// the subscriber is not running is counted as undelivered; the subscriber stays if it may
+    /// come back (a [`Child`](crate::Child) or a pool after a restart) and is removed if it has
+    /// stopped for good (an [`Addr`] whose actor stopped), so subscribers that exit leave
+    /// nothing behind. If the topic has closed, `Event::Closed` is delivered at once.
     pub fn subscribe<H, F>(&self, handle: H, deliver: F) -> Subscription
     where
-        H: Send + Sync + 'static,
+        H: Subscriber,
         F: Fn(&H, Event<T>) -> Result<(), SendError> + Send + Sync + 'static,
     {
-        let id = Subscription(self.inner.next_id.fetch_add(1, Ordering::Relaxed));
-        let deliver: Deliver<T> = Box::new(move |event| deliver(&handle, event));
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let handle = Arc::new(handle);
+        let sub = Arc::new(Sub {
+            id,
+            deliver: {
+                let handle = handle.clone();
+                Box::new(move |event| deliver(&handle, event))
+            },
+            gone: Box::new(move || handle.is_gone()),
+            shed: AtomicU64::new(0),
+        });
         let mut state = self.inner.lock();
         if let Some(reason) = state.closed.clone() {
             drop(state);
-            let _ = deliver(Event::Closed(reason));
-            return id;
+            let _ = (sub.deliver)(Event::Closed(reason));
+            return Subscription(id);
         }
-        let mut shed = 0;
-        for event in state.recent.iter().cloned() {
-            if let Err(SendError::Full { .. }) = deliver(Event::Published(event)) {
-                shed += 1;
-            }
+        // Amortised sweep: subscribers that stopped while nothing was published are removed
+        // once the list has doubled since the last sweep.
+        if state.subscribers.len() >= (2 * state.swept_at).max(16) {
+            Arc::make_mut(&mut state.subscribers).retain(|s| !(s.gone)());
+            state.swept_at = state.subscribers.len();
         }
-        self.inner.shed.fetch_add(shed, Ordering::Relaxed);
-        state.subscribers.push(Subscriber {
-            id: id.0,
-            deliver,
-            shed,
-        });
-        id
+        Arc::make_mut(&mut state.subscribers).push(sub.clone());
+        if state.recent.is_empty() {
+            return Subscription(id);
+        }
+        let events = state.recent.iter().cloned().collect();
+        self.inner
+            .run(state, Job::Replay { to: sub, events }, u64::MAX);
+        Subscription(id)
     }
 
     /// Cancels a subscription; `false` if it was not (or no longer) subscribed.
     pub fn unsubscribe(&self, subscription: Subscription) -> bool {
         let mut state = self.inner.lock();
         let before = state.subscribers.len();
-        state.subscribers.retain(|s| s.id != subscription.0);
+        Arc::make_mut(&mut state.subscribers).retain(|s| s.id != subscription.0);
         state.subscribers.len() != before
     }
 
@@ -204,14 +346,17 @@ impl<T: Clone + Send + 'static> Topic<T> {
             .subscribers
             .iter()
             .find(|s| s.id == subscription.0)
-            .map(|s| s.shed)
+            .map(|s| s.shed.load(Ordering::Relaxed))
     }
 }
 
 impl<T: Clone + Send + 'static> Publisher<T> {
     /// Publishes `event` to every subscriber, in subscription order; publishes from one
     /// publisher, and from all publishers of a topic, reach every subscriber in one order.
-    /// Returns how many subscribers got it.
+    ///
+    /// Returns how many subscribers took the event. If another delivery is in progress (on
+    /// another thread, or this publish comes from inside a subscriber's delivery), the event
+    /// is queued behind it and the count is of the subscribers it will be offered to.
     ///
     /// # Errors
     /// [`TopicClosed`] once the owner has stopped.
@@ -227,32 +372,12 @@ impl<T: Clone + Send + 'static> Publisher<T> {
             }
             state.recent.push_back(event.clone());
         }
-        let mut delivered = 0;
-        let mut shed = 0;
-        let mut undelivered = 0;
-        // Delivery under the topic lock is what orders concurrent publishers; each delivery is
-        // one non-blocking mailbox push. A subscriber that is not running stays subscribed: a
-        // `Child` or a `Pool` comes back after a restart. Unsubscribe actors that stop for good.
-        for s in &mut state.subscribers {
-            match (s.deliver)(Event::Published(event.clone())) {
-                Ok(()) => delivered += 1,
-                Err(SendError::Full { .. }) => {
-                    s.shed += 1;
-                    shed += 1;
-                }
-                Err(_) => undelivered += 1,
-            }
-        }
-        drop(state);
-        if shed > 0 {
-            self.inner.shed.fetch_add(shed, Ordering::Relaxed);
-        }
-        if undelivered > 0 {
-            self.inner
-                .undelivered
-                .fetch_add(undelivered, Ordering::Relaxed);
-        }
-        Ok(delivered)
+        let seq = state.seq;
+        state.seq += 1;
+        let to = state.subscribers.clone();
+        let offered = to.len();
+        let job = Job::Publish { seq, event, to };
+        Ok(self.inner.run(state, job, seq).unwrap_or(offered))
     }
 
     /// The topic this publisher publishes on.

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::addr::Pid;
+use crate::pid::{Pid, next_id};
 
 /// Why an actor stopped.
 ///
@@ -79,7 +79,13 @@ pub struct Exit {
 
 /// Identifies one monitor, as returned by [`Ctx::monitor`](crate::Ctx::monitor).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MonitorRef(pub(crate) u64);
+pub struct MonitorRef(u64);
+
+impl MonitorRef {
+    pub(crate) fn next() -> Self {
+        MonitorRef(next_id())
+    }
+}
 
 /// The notification a monitor delivers, to the `#[on_down]` hook, when the monitored actor stops.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,15 +98,44 @@ pub struct Down {
     pub reason: ExitReason,
 }
 
-/// What travels on an actor's system lane, ahead of its user messages.
+/// What travels on an actor's system lanes.
 #[derive(Debug)]
 pub(crate) enum Signal {
     /// Stop after the current handler, running `#[terminate]`.
     Stop(ExitReason),
     /// Stop once every message queued so far has been handled.
     Finish(ExitReason),
-    /// An exit signal from a link or from [`Ctx::exit`](crate::Ctx::exit).
-    Exit(Exit),
+    /// An exit signal; `link` is true when it came over a link (and `unlink` cancels it).
+    Exit {
+        /// Who sent it, and why.
+        exit: Exit,
+        /// Sent because a linked actor exited, not by `exit`.
+        link: bool,
+    },
     /// A monitored actor stopped.
     Down(Down),
+}
+
+/// Which lane of the mailbox a signal takes (see `mailbox`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SignalLane {
+    /// Acts ahead of queued messages.
+    Urgent,
+    /// Delivered after every message queued before it.
+    Ordered,
+}
+
+impl Signal {
+    /// Signals that end the receiver act at once; those it receives as data keep message order.
+    pub(crate) fn lane(&self, traps_exits: bool, parent: Option<Pid>) -> SignalLane {
+        match self {
+            Signal::Stop(_) | Signal::Finish(_) => SignalLane::Urgent,
+            Signal::Down(_) => SignalLane::Ordered,
+            // The parent's exit ends even an actor that traps exits (see `actor::run`).
+            Signal::Exit { exit, .. } if traps_exits && Some(exit.from) != parent => {
+                SignalLane::Ordered
+            }
+            Signal::Exit { .. } => SignalLane::Urgent,
+        }
+    }
 }

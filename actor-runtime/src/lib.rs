@@ -48,35 +48,53 @@
 
 #![warn(missing_docs)]
 
-mod actor;
-mod addr;
-mod application;
-mod call;
-mod ctx;
+// Floors, from the ground up: a module uses only those on its floor or below.
+// 1. identity and plumbing
+mod pid;
+mod stats;
+mod sync;
+// 2. exit reasons and signals, errors, deadlines
 mod deadline;
 mod error;
-mod event;
 mod exit;
-pub mod io;
+// 3. the mailbox, the erased process, the process and name tables
 mod mailbox;
-mod pool;
+mod names;
 mod process;
-pub mod registry;
-mod supervisor;
-mod system;
+mod table;
+// 4. the process record
+mod record;
+// 5. addressing and calls
+mod addr;
+mod call;
+mod target;
+// 6. what a handler can do; timers and topics it owns
+mod ctx;
+mod event;
 mod timer;
+// 7. actors and their life; the registry's typed face; the node
+mod actor;
+pub mod registry;
+mod system;
+// 8. supervision, pools, applications
+mod application;
+mod pool;
+mod supervisor;
+// 9. bridges to the outside
+pub mod io;
 
-pub use actor::{Actor, DEFAULT_MAILBOX, HandlesDown, spawn};
+pub use actor::{Actor, DEFAULT_MAILBOX, spawn};
 pub use actor_macros::{actor, handle, init, on_down, on_exit, supervisor, terminate};
-pub use addr::{Addr, Pid, Rejected};
+pub use addr::{Addr, Addressable, Rejected};
 pub use application::{App, AppError, AppMode, Node, NodeExit};
 pub use call::{Call, CallFuture, DEFAULT_CALL_TIMEOUT, ReplyTo};
-pub use ctx::Ctx;
+pub use ctx::{Ctx, HandlesDown};
 pub use error::{CallError, SendError, SpawnError};
-pub use event::{Event, Publisher, Subscription, Topic, TopicClosed, TopicStats};
+pub use event::{Event, Publisher, Subscriber, Subscription, Topic, TopicClosed, TopicStats};
 pub use exit::{Down, Exit, ExitReason, MonitorRef};
+pub use pid::Pid;
 pub use pool::{Pool, PoolStats};
-pub use process::MailboxStats;
+pub use record::MailboxStats;
 pub use registry::RegistryError;
 pub use supervisor::{
     Child, ChildId, ChildInfo, Restart, Shutdown, Strategy, Supervisor, SupervisorClient,
@@ -98,11 +116,11 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::actor::ActorOptions;
-    pub use crate::addr::{Client, Target};
     pub use crate::call::Call;
     pub use crate::supervisor::{
         ChildSpec, Supervise, SupervisorSlot, actor_child, start_supervisor, supervisor_child,
     };
+    pub use crate::target::{Client, Target};
 
     /// Every argument of a handler travels in a message between tasks.
     #[diagnostic::on_unimplemented(

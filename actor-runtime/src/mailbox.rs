@@ -1,52 +1,75 @@
-//! The mailbox: a bounded user lane and an unbounded system lane behind one short lock.
+//! The mailbox: a bounded user lane, an urgent lane for signals that end the actor, and an
+//! ordered lane for notifications, behind one short lock.
 //!
 //! Shape, and why (guarded by `cargo run -p benches --release`, "tell" and "call" rows):
 //! - Senders take the lock only to push and to take the receiver's waker: no allocation per
 //!   message beyond the queue's own amortised growth, and a wake-up only when the actor sleeps.
 //! - The actor swaps the whole user queue out under the lock and processes the batch without
-//!   it, so a busy actor pays one lock per batch, not per message. Queue storage is allocated
-//!   lazily: an idle actor that never received a message owns no buffer.
-//! - The batch still counts against the capacity until the actor comes back for the next one,
-//!   so the number of unprocessed messages never exceeds the capacity.
-//! - Signals (stop, exit, down) sit in their own lane, flagged by an atomic the actor checks
-//!   before every message, so they overtake queued user messages.
+//!   it, so a busy actor pays one lock per batch, not per message.
+//! - Capacity is released per message, not per batch: the actor publishes how many messages it
+//!   has taken (`consumed`, one counter only it writes) and senders compare it with how many
+//!   were pushed. The number of untaken messages never exceeds the capacity.
+//! - Signals that end the actor (stop, kill, an exit signal it does not trap) sit in the urgent
+//!   lane and overtake queued messages. Notifications it receives as data (`Down`, a trapped
+//!   `Exit`) sit in the ordered lane, stamped with the number of messages pushed before them:
+//!   one is delivered only once the actor has taken every message queued ahead of it, so a
+//!   message its sender sent before dying is always seen before the `Down`.
+//! - Queue storage is allocated lazily: an idle actor that never received a message owns no
+//!   buffer.
 
 use std::collections::VecDeque;
 use std::task::Waker;
 
-use crate::exit::Signal;
+use crate::exit::{Signal, SignalLane};
+use crate::pid::Pid;
 
-/// The lanes of one mailbox. Always accessed under the owning cell's lock.
+/// What the actor's task owns of its mailbox: the batch it took, and how many it has taken.
+#[derive(Debug)]
+pub(crate) struct Inbox<M> {
+    pub(crate) batch: VecDeque<M>,
+    /// Messages taken from the mailbox since the actor started (the mirror of `consumed`).
+    pub(crate) consumed: u64,
+}
+
+impl<M> Inbox<M> {
+    pub(crate) const fn new() -> Self {
+        Inbox {
+            batch: VecDeque::new(),
+            consumed: 0,
+        }
+    }
+}
+
+/// The lanes of one mailbox. Always accessed under the owning process's lock.
 #[derive(Debug)]
 pub(crate) struct Lanes<M> {
     user: VecDeque<M>,
-    /// Messages the actor has taken in its current batch and not yet released.
-    in_batch: usize,
-    sys: VecDeque<Signal>,
+    /// User messages enqueued since the actor started.
+    pushed: u64,
+    /// Signals that act at once: stop, finish, exit signals the actor does not trap.
+    urgent: VecDeque<Signal>,
+    /// Notifications kept in message order: `(messages pushed before it, signal)`.
+    ordered: VecDeque<(u64, Signal)>,
     rx_waker: Option<Waker>,
-    /// Senders waiting for capacity.
-    waiters: Vec<Waker>,
-}
-
-/// Why a push did not enqueue.
-pub(crate) enum PushError {
-    Full,
+    /// Senders waiting for capacity, woken one per message taken.
+    waiters: VecDeque<Waker>,
 }
 
 impl<M> Lanes<M> {
     pub(crate) const fn new() -> Self {
         Lanes {
             user: VecDeque::new(),
-            in_batch: 0,
-            sys: VecDeque::new(),
+            pushed: 0,
+            urgent: VecDeque::new(),
+            ordered: VecDeque::new(),
             rx_waker: None,
-            waiters: Vec::new(),
+            waiters: VecDeque::new(),
         }
     }
 
-    /// Messages queued and not yet processed (including the actor's current batch).
-    pub(crate) fn len(&self) -> usize {
-        self.user.len() + self.in_batch
+    /// Messages queued and not yet taken by the actor.
+    pub(crate) fn len(&self, consumed: u64) -> usize {
+        usize::try_from(self.pushed.saturating_sub(consumed)).unwrap_or(usize::MAX)
     }
 
     /// Enqueues `msg` if there is room; returns the receiver's waker to wake outside the lock.
@@ -54,40 +77,71 @@ impl<M> Lanes<M> {
         &mut self,
         msg: M,
         capacity: usize,
-    ) -> Result<Option<Waker>, (M, PushError)> {
-        if self.len() >= capacity {
-            return Err((msg, PushError::Full));
+        consumed: u64,
+    ) -> Result<Option<Waker>, M> {
+        if self.len(consumed) >= capacity {
+            return Err(msg);
         }
         self.user.push_back(msg);
+        self.pushed += 1;
         Ok(self.rx_waker.take())
     }
 
-    /// Enqueues a signal; signals are never refused.
-    pub(crate) fn push_signal(&mut self, signal: Signal) -> Option<Waker> {
-        self.sys.push_back(signal);
-        self.rx_waker.take()
+    /// Enqueues a signal in `lane`; signals are never refused. Returns the receiver's waker
+    /// and, for the ordered lane, the stamp of its first entry if this one became it.
+    pub(crate) fn push_signal(
+        &mut self,
+        signal: Signal,
+        lane: SignalLane,
+    ) -> (Option<Waker>, Option<u64>) {
+        let first = match lane {
+            SignalLane::Urgent => {
+                self.urgent.push_back(signal);
+                None
+            }
+            SignalLane::Ordered => {
+                self.ordered.push_back((self.pushed, signal));
+                (self.ordered.len() == 1).then_some(self.pushed)
+            }
+        };
+        (self.rx_waker.take(), first)
     }
 
-    pub(crate) fn pop_signal(&mut self) -> Option<Signal> {
-        self.sys.pop_front()
+    /// The next signal due once `consumed` messages have been taken: urgent ones first, then
+    /// the oldest notification if every message queued ahead of it has been taken.
+    pub(crate) fn pop_signal(&mut self, consumed: u64) -> Option<Signal> {
+        if let Some(signal) = self.urgent.pop_front() {
+            return Some(signal);
+        }
+        match self.ordered.front() {
+            Some((after, _)) if *after <= consumed => self.ordered.pop_front().map(|(_, s)| s),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn has_urgent(&self) -> bool {
+        !self.urgent.is_empty()
+    }
+
+    /// The stamp of the oldest notification, `u64::MAX` if there is none.
+    pub(crate) fn next_ordered(&self) -> u64 {
+        self.ordered.front().map_or(u64::MAX, |(after, _)| *after)
     }
 
     pub(crate) fn has_signals(&self) -> bool {
-        !self.sys.is_empty()
+        !self.urgent.is_empty() || !self.ordered.is_empty()
     }
 
-    /// The actor finished its previous batch: release its capacity and hand it the next one.
-    /// Returns the waiters to wake (outside the lock) because capacity was released.
-    pub(crate) fn take_batch(&mut self, batch: &mut VecDeque<M>) -> Vec<Waker> {
+    /// Removes queued signals for which `cancel` is true (`unlink`, `demonitor`).
+    pub(crate) fn cancel_signals(&mut self, cancel: impl Fn(&Signal) -> bool) {
+        self.urgent.retain(|s| !cancel(s));
+        self.ordered.retain(|(_, s)| !cancel(s));
+    }
+
+    /// Hands the actor every queued message. Capacity is released as it takes them.
+    pub(crate) fn take_batch(&mut self, batch: &mut VecDeque<M>) {
         debug_assert!(batch.is_empty());
-        let released = self.in_batch > 0 || !self.user.is_empty();
         std::mem::swap(batch, &mut self.user);
-        self.in_batch = batch.len();
-        if released {
-            std::mem::take(&mut self.waiters)
-        } else {
-            Vec::new()
-        }
     }
 
     pub(crate) fn park_receiver(&mut self, waker: &Waker) {
@@ -99,18 +153,36 @@ impl<M> Lanes<M> {
 
     pub(crate) fn park_waiter(&mut self, waker: &Waker) {
         if !self.waiters.iter().any(|w| w.will_wake(waker)) {
-            self.waiters.push(waker.clone());
+            self.waiters.push_back(waker.clone());
         }
     }
 
+    /// One waiting sender, for the room one taken message made.
+    pub(crate) fn take_waiter(&mut self) -> Option<Waker> {
+        self.waiters.pop_front()
+    }
+
+    pub(crate) fn take_waiters(&mut self) -> VecDeque<Waker> {
+        std::mem::take(&mut self.waiters)
+    }
+
+    pub(crate) fn has_waiters(&self) -> bool {
+        !self.waiters.is_empty()
+    }
+
     /// Empties the mailbox at exit; the caller drops the messages outside the lock.
-    pub(crate) fn close(&mut self) -> (VecDeque<M>, Vec<Waker>) {
-        self.sys.clear();
-        self.in_batch = 0;
+    pub(crate) fn close(&mut self) -> (VecDeque<M>, VecDeque<Waker>) {
+        self.urgent.clear();
+        self.ordered.clear();
         self.rx_waker = None;
         (
             std::mem::take(&mut self.user),
             std::mem::take(&mut self.waiters),
         )
     }
+}
+
+/// `true` for a queued exit signal that came over the link to `peer`.
+pub(crate) fn is_link_exit_from(signal: &Signal, peer: Pid) -> bool {
+    matches!(signal, Signal::Exit { exit, link: true } if exit.from == peer)
 }

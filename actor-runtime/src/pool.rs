@@ -3,18 +3,20 @@
 use std::fmt;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use crate::actor::{Actor, start};
-use crate::addr::{Addr, ChildSlot, Client, Target, Unavailable};
+use crate::addr::Addr;
 use crate::error::{SendError, SpawnError};
 use crate::exit::ExitReason;
-use crate::process::Cell;
+use crate::record::ProcessRecord;
+use crate::stats;
 use crate::supervisor::{
     Child, ChildId, Restart, Strategy, Supervisor, SupervisorError, SupervisorSpec, actor_child,
 };
-use crate::system;
+use crate::sync;
+use crate::target::{ChildSlot, Client, Route, Target, Unavailable};
 
 /// The workers a pool target spreads messages over.
 pub(crate) struct Workers<M> {
@@ -25,16 +27,16 @@ pub(crate) struct Workers<M> {
 
 impl<M: Send + 'static> Workers<M> {
     fn slots(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<ChildSlot<M>>>> {
-        self.slots.read().unwrap_or_else(PoisonError::into_inner)
+        sync::read(&self.slots)
     }
 
     fn shed_one(&self) {
         self.shed.fetch_add(1, Ordering::Relaxed);
-        system::count_refused();
+        stats::refused();
     }
 
     /// A worker with room, round-robin; for calls.
-    pub(crate) fn pick(&self) -> Result<Arc<Cell<M>>, Unavailable> {
+    fn pick_worker(&self) -> Result<Arc<ProcessRecord<M>>, Unavailable> {
         let slots = self.slots();
         let n = slots.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
@@ -57,7 +59,7 @@ impl<M: Send + 'static> Workers<M> {
     }
 
     /// Round-robin over the workers, skipping full ones; for casts.
-    pub(crate) fn cast(&self, mut msg: M) -> Result<(), SendError> {
+    fn cast_to_worker(&self, mut msg: M) -> Result<(), SendError> {
         let slots = self.slots();
         let n = slots.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
@@ -77,6 +79,11 @@ impl<M: Send + 'static> Workers<M> {
                     msg = back;
                     last = reason;
                 }
+                // Only a waiting send to oneself reports this; these sends fail fast.
+                Err((back, SendError::OwnMailboxFull { capacity: c })) => {
+                    msg = back;
+                    capacity = Some(c);
+                }
             }
         }
         drop(slots);
@@ -86,10 +93,24 @@ impl<M: Send + 'static> Workers<M> {
                 Err(SendError::Full { capacity })
             }
             None => {
-                system::count_undelivered();
+                stats::undelivered();
                 Err(SendError::Stopped(last))
             }
         }
+    }
+}
+
+impl<M: Send + 'static> Route<M> for Workers<M> {
+    fn pick(&self) -> Result<Arc<ProcessRecord<M>>, Unavailable> {
+        self.pick_worker()
+    }
+
+    fn cast(&self, msg: M) -> Result<(), SendError> {
+        self.cast_to_worker(msg)
+    }
+
+    fn describe(&self) -> &'static str {
+        "Pool"
     }
 }
 
@@ -149,7 +170,7 @@ where
             shed: AtomicU64::new(0),
         });
         let pool = Pool {
-            client: W::Client::__from_target(Target::pool(workers.clone())),
+            client: W::Client::__from_target(Target::routed(workers.clone())),
             workers,
             inner: Arc::new(PoolInner {
                 supervisor,
@@ -193,22 +214,14 @@ where
                     .timeout(Duration::MAX)
                     .await
                     .map_err(SupervisorError::Unavailable)??;
-                this.workers
-                    .slots
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(child.slot().clone());
+                sync::write(&this.workers.slots).push(child.slot().clone());
                 this.children().push((id, child));
             } else if current > size {
                 let Some((id, child)) = this.children().pop() else {
                     return Ok(());
                 };
                 // No new messages reach it; then it stops by its identity, running or not.
-                this.workers
-                    .slots
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .retain(|s| !Arc::ptr_eq(s, child.slot()));
+                sync::write(&this.workers.slots).retain(|s| !Arc::ptr_eq(s, child.slot()));
                 this.inner
                     .supervisor
                     .terminate_child(id)
@@ -222,10 +235,7 @@ where
     }
 
     fn children(&self) -> std::sync::MutexGuard<'_, Vec<(ChildId, Child<W>)>> {
-        self.inner
-            .children
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        sync::lock(&self.inner.children)
     }
 
     /// The number of workers.
@@ -269,11 +279,21 @@ impl<W: Actor> Deref for Pool<W> {
     }
 }
 
+/// A pool is gone once its supervisor has stopped: no worker will ever come back.
+impl<W: Actor> crate::event::Subscriber for Pool<W>
+where
+    W::Args: Sync,
+{
+    fn is_gone(&self) -> bool {
+        !self.inner.supervisor.is_alive()
+    }
+}
+
 impl<W: Actor> Clone for Pool<W> {
     fn clone(&self) -> Self {
         Pool {
             workers: self.workers.clone(),
-            client: W::Client::__from_target(Target::pool(self.workers.clone())),
+            client: W::Client::__from_target(Target::routed(self.workers.clone())),
             inner: self.inner.clone(),
         }
     }

@@ -3,26 +3,16 @@
 //! A name belongs to one running actor; it is released when that actor stops. Looking a name
 //! up with the wrong actor type is an error that names both types, never a cast.
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use crate::actor::Actor;
-use crate::addr::{Addr, Pid};
+use crate::addr::{Addr, Addressable};
 use crate::exit::ExitReason;
-use crate::process::NameConflict;
-
-struct Entry {
-    pid: Pid,
-    /// Forgets the name on the actor when it is unregistered by hand.
-    clear: Box<dyn Fn(&str) + Send + Sync>,
-    type_id: TypeId,
-    type_name: &'static str,
-    addr: Box<dyn Any + Send + Sync>,
-}
-
-static NAMES: Mutex<BTreeMap<Arc<str>, Entry>> = Mutex::new(BTreeMap::new());
+use crate::names::{self, Entry};
+use crate::pid::Pid;
+use crate::record::NameConflict;
 
 /// A registry operation that did not succeed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,7 +76,7 @@ impl fmt::Display for RegistryError {
 impl std::error::Error for RegistryError {}
 
 fn names() -> std::sync::MutexGuard<'static, BTreeMap<Arc<str>, Entry>> {
-    NAMES.lock().unwrap_or_else(PoisonError::into_inner)
+    names::table()
 }
 
 /// Registers `addr` under `name` until the actor stops or [`unregister`] is called.
@@ -94,7 +84,7 @@ fn names() -> std::sync::MutexGuard<'static, BTreeMap<Arc<str>, Entry>> {
 /// # Errors
 /// [`RegistryError::NameTaken`] if another running actor holds the name,
 /// [`RegistryError::Stopped`] if the actor has stopped.
-pub fn register<A: Actor>(name: &str, addr: &Addr<A>) -> Result<(), RegistryError> {
+pub fn register<A: Addressable>(name: &str, addr: &Addr<A>) -> Result<(), RegistryError> {
     let mut names = names();
     if let Some(entry) = names.get(name) {
         return Err(RegistryError::NameTaken {
@@ -105,7 +95,7 @@ pub fn register<A: Actor>(name: &str, addr: &Addr<A>) -> Result<(), RegistryErro
     let name: Arc<str> = name.into();
     // Recorded on the actor first, under the registry lock: if the actor stops after this,
     // its exit waits for the lock and then removes the entry inserted below.
-    match addr.cell().set_name(name.clone()) {
+    match addr.record().set_name(name.clone()) {
         Ok(()) => {}
         Err(NameConflict::Stopped(reason)) => return Err(RegistryError::Stopped(reason)),
         Err(NameConflict::Named(current)) => {
@@ -120,7 +110,7 @@ pub fn register<A: Actor>(name: &str, addr: &Addr<A>) -> Result<(), RegistryErro
         Entry {
             pid: addr.pid(),
             clear: {
-                let cell = Arc::downgrade(addr.cell());
+                let cell = Arc::downgrade(addr.record());
                 Box::new(move |name| {
                     if let Some(cell) = cell.upgrade() {
                         cell.clear_name(name);
@@ -136,7 +126,7 @@ pub fn register<A: Actor>(name: &str, addr: &Addr<A>) -> Result<(), RegistryErro
 }
 
 /// Registration at spawn, for `#[actor(name = "..")]`: `Err` with the holder.
-pub(crate) fn register_new<A: Actor>(name: &'static str, addr: &Addr<A>) -> Result<(), Pid> {
+pub(crate) fn register_new<A: Addressable>(name: &'static str, addr: &Addr<A>) -> Result<(), Pid> {
     match register(name, addr) {
         Ok(()) => Ok(()),
         Err(RegistryError::NameTaken { holder, .. }) => Err(holder),
@@ -149,7 +139,7 @@ pub(crate) fn register_new<A: Actor>(name: &'static str, addr: &Addr<A>) -> Resu
 /// # Errors
 /// [`RegistryError::NotFound`], or [`RegistryError::WrongType`] if the name belongs to an
 /// actor of another type.
-pub fn lookup<A: Actor>(name: &str) -> Result<Addr<A>, RegistryError> {
+pub fn lookup<A: Addressable>(name: &str) -> Result<Addr<A>, RegistryError> {
     let names = names();
     let entry = names
         .get(name)
@@ -182,21 +172,4 @@ pub fn registered() -> Vec<(String, Pid)> {
         .iter()
         .map(|(name, e)| (name.to_string(), e.pid))
         .collect()
-}
-
-/// Removes `name` if `pid` still holds it (called when the actor stops).
-pub(crate) fn unregister_pid(name: &str, pid: Pid) {
-    let mut names = names();
-    if names.get(name).is_some_and(|e| e.pid == pid) {
-        names.remove(name);
-    }
-}
-
-impl fmt::Debug for Entry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Entry")
-            .field("pid", &self.pid)
-            .field("type", &self.type_name)
-            .finish()
-    }
 }

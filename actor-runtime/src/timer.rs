@@ -6,10 +6,10 @@ use std::time::Duration;
 use tokio::task::AbortHandle;
 use tokio::time::MissedTickBehavior;
 
-use crate::actor::Actor;
 use crate::addr::Addr;
+use crate::addr::Addressable;
 use crate::error::SendError;
-use crate::system;
+use crate::stats;
 
 /// A running timer, returned by [`Ctx::send_after`](crate::Ctx::send_after) and
 /// [`Ctx::interval`](crate::Ctx::interval).
@@ -46,11 +46,11 @@ fn record(result: Result<(), SendError>) -> bool {
     match result {
         Ok(()) => true,
         Err(SendError::Full { .. }) => {
-            system::count_timer_miss();
+            stats::timer_miss();
             true
         }
         Err(_) => {
-            system::count_timer_miss();
+            stats::timer_miss();
             false
         }
     }
@@ -58,7 +58,7 @@ fn record(result: Result<(), SendError>) -> bool {
 
 pub(crate) fn once<A, F>(addr: Addr<A>, delay: Duration, send: F) -> AbortHandle
 where
-    A: Actor,
+    A: Addressable,
     F: FnOnce(&Addr<A>) -> Result<(), SendError> + Send + 'static,
 {
     tokio::spawn(async move {
@@ -73,7 +73,7 @@ pub(crate) const MIN_PERIOD: Duration = Duration::from_millis(1);
 
 pub(crate) fn every<A, F>(addr: Addr<A>, period: Duration, mut send: F) -> AbortHandle
 where
-    A: Actor,
+    A: Addressable,
     F: FnMut(&Addr<A>) -> Result<(), SendError> + Send + 'static,
 {
     let period = period.max(MIN_PERIOD);

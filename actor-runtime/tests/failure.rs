@@ -325,59 +325,6 @@ async fn exit_signal_overtakes_queued_messages() {
 }
 
 #[tokio::test]
-async fn down_notification_overtakes_queued_messages() {
-    /// Monitors a target, and is blocked while the target stops.
-    #[actor]
-    struct SlowWatcher {
-        probe: Probe,
-    }
-
-    #[actor]
-    impl SlowWatcher {
-        #[init]
-        fn init(probe: Probe) -> Self {
-            SlowWatcher { probe }
-        }
-
-        #[handle(call)]
-        fn watch(&mut self, target: Addr<common::Recorder>, ctx: &mut Ctx<Self>) -> bool {
-            ctx.monitor(&target);
-            true
-        }
-
-        #[handle(cast)]
-        async fn block_on(&mut self, gate: tokio::sync::oneshot::Receiver<()>) {
-            self.probe.push("watcher blocked");
-            let _ = gate.await;
-        }
-
-        #[handle(cast)]
-        fn note(&mut self, text: String) {
-            self.probe.push(text);
-        }
-
-        #[on_down]
-        fn down(&mut self, _down: Down) {
-            self.probe.push("down");
-        }
-    }
-
-    let probe = Probe::default();
-    let watcher = SlowWatcher::spawn(probe.clone()).await.expect("watcher");
-    let (target, _) = recorder().await;
-    watcher.watch(target.clone()).await.expect("monitor set");
-    let (gate, rx) = tokio::sync::oneshot::channel();
-    watcher.block_on(rx).expect("queued");
-    probe.wait_for("watcher blocked").await;
-    watcher.note("queued".into()).expect("room");
-    target.stop();
-    target.wait_for_exit().await;
-    gate.send(()).expect("watcher waits on gate");
-    probe.wait_for("queued").await;
-    assert_eq!(probe.events(), vec!["watcher blocked", "down", "queued"]);
-}
-
-#[tokio::test]
 async fn ctx_spawn_from_an_actor_is_not_linked() {
     #[actor]
     struct Starter {

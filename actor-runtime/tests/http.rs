@@ -94,6 +94,9 @@ async fn axum_handlers_call_actors_and_map_failures_to_503_and_504() {
     assert_eq!(gone.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 
+/// `/wait` requests the pool's worker has started handling.
+static HANDLING_WAIT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Serves requests from a pool.
 #[actor(mailbox = 1)]
 struct Front;
@@ -108,6 +111,7 @@ impl Front {
     #[handle(call)]
     async fn serve(&self, request: HttpRequest) -> HttpResponse {
         if request.uri.path() == "/wait" {
+            HANDLING_WAIT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             tokio::time::sleep(Duration::from_secs(60)).await;
         }
         let name = request.query("name").unwrap_or_else(|| "world".into());
@@ -144,12 +148,17 @@ async fn requests_routed_into_a_pool_and_a_full_pool_answers_503_at_once() {
         .expect("request");
     assert_eq!(too_big.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
-    // One worker with a one-message mailbox: a request that hangs occupies it...
-    let hanging = tokio::spawn({
-        let client = client.clone();
+    // One worker with a one-message mailbox: a request that hangs occupies the worker and a
+    // second one waits in its mailbox...
+    let wait = |client: reqwest::Client| {
         let url = format!("{base}/wait");
-        async move { client.get(url).send().await }
-    });
+        tokio::spawn(async move { client.get(url).send().await })
+    };
+    let first = wait(client.clone());
+    while HANDLING_WAIT.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    let second = wait(client.clone());
     while Pool::workers(&pool)[0]
         .addr()
         .is_none_or(|a| a.mailbox().len == 0)
@@ -165,7 +174,8 @@ async fn requests_routed_into_a_pool_and_a_full_pool_answers_503_at_once() {
     assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(shed.headers().contains_key("retry-after"));
     assert_eq!(Pool::stats(&pool).shed, 1);
-    hanging.abort();
+    first.abort();
+    second.abort();
 }
 
 #[tokio::test]

@@ -194,7 +194,8 @@ async fn waiting_send_blocks_until_space_then_delivers() {
     let (gate, rx) = tokio::sync::oneshot::channel();
     addr.block_on(rx).expect("queued");
     probe.wait_for("blocked").await;
-    for i in 0..7 {
+    // The blocking message has been taken: eight more fill the mailbox.
+    for i in 0..8 {
         addr.note(format!("n{i}")).expect("room");
     }
     let a = addr.clone();
@@ -217,10 +218,11 @@ async fn waiting_send_blocks_until_space_then_delivers() {
 
 #[tokio::test]
 async fn try_send_hands_the_message_back_when_full() {
-    let (addr, _) = recorder().await;
+    let (addr, probe) = recorder().await;
     let (_gate, rx) = tokio::sync::oneshot::channel();
     addr.block_on(rx).expect("queued");
-    for i in 0..7 {
+    probe.wait_for("blocked").await;
+    for i in 0..8 {
         addr.note(format!("n{i}")).expect("room");
     }
     let rejected = addr
@@ -258,7 +260,7 @@ async fn messages_queued_at_exit_are_counted_and_their_callers_fail() {
     let before = actor_runtime::stats().dropped_at_exit;
     let a = addr.clone();
     let queued_call = tokio::spawn(async move { a.double(5).await });
-    while addr.mailbox().len < 2 {
+    while addr.mailbox().len < 1 {
         tokio::task::yield_now().await;
     }
     addr.note("lost".into()).expect("room");
@@ -520,4 +522,111 @@ async fn finish_stops_only_after_the_queued_messages() {
             "terminate shutdown"
         ]
     );
+}
+
+#[tokio::test]
+async fn capacity_is_released_per_message_taken_not_per_batch() {
+    // Capacity 8. The blocking message has been taken: its room is free while it runs, so
+    // eight more fit and the ninth is refused.
+    let (addr, probe) = recorder().await;
+    let (gate, rx) = tokio::sync::oneshot::channel();
+    addr.block_on(rx).expect("queued");
+    probe.wait_for("blocked").await;
+    for n in 0..8 {
+        addr.note(format!("n{n}")).expect("room");
+    }
+    assert_eq!(
+        addr.note("ninth".into()),
+        Err(SendError::Full { capacity: 8 })
+    );
+    assert_eq!(addr.mailbox().len, 8);
+    gate.send(()).expect("actor waits on gate");
+    addr.double(0).await.expect("barrier");
+}
+
+#[tokio::test]
+async fn a_waiting_send_to_itself_with_a_full_mailbox_is_an_error_not_a_hang() {
+    #[actor(mailbox = 2)]
+    struct Looper;
+
+    #[actor]
+    impl Looper {
+        #[init]
+        fn init() -> Self {
+            Looper
+        }
+
+        #[handle(cast)]
+        fn tick(&mut self) {}
+
+        /// Fills its own mailbox, then tries a waiting send to itself.
+        #[handle(call)]
+        async fn fill_then_wait(&mut self, ctx: &mut Ctx<Self>) -> Result<(), SendError> {
+            while ctx.addr().tick().is_ok() {}
+            ctx.addr().send(LooperMsg::Tick {}).await
+        }
+    }
+
+    let looper = Looper::spawn(()).await.expect("looper");
+    assert_eq!(
+        looper.fill_then_wait().await,
+        Ok(Err(SendError::OwnMailboxFull { capacity: 2 }))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_forwarded_reply_whose_holder_panics_fails_the_call_at_once() {
+    /// A reply slot in transit.
+    struct Slot(ReplyTo<u32>);
+
+    #[actor]
+    struct Back;
+
+    #[actor]
+    impl Back {
+        #[init]
+        fn init() -> Self {
+            Back
+        }
+
+        #[handle(cast)]
+        fn take(&mut self, slot: Slot) {
+            let Slot(_reply) = slot;
+            panic!("back crashed holding the reply");
+        }
+    }
+
+    #[actor]
+    struct Front {
+        back: Addr<Back>,
+    }
+
+    #[actor]
+    impl Front {
+        #[init]
+        fn init(back: Addr<Back>) -> Self {
+            Front { back }
+        }
+
+        /// Hands the reply to `Back`, which answers (or not) later.
+        #[handle(call)]
+        fn ask(&mut self, reply: ReplyTo<u32>) {
+            self.back.take(Slot(reply)).expect("room");
+        }
+    }
+
+    let back = Back::spawn(()).await.expect("back");
+    let front = Front::spawn(back.clone()).await.expect("front");
+    let started = tokio::time::Instant::now();
+    assert_eq!(
+        front.ask().await,
+        Err(CallError::Stopped(ExitReason::Panic(
+            "back crashed holding the reply".into()
+        )))
+    );
+    assert!(
+        started.elapsed() < actor_runtime::DEFAULT_CALL_TIMEOUT,
+        "the caller did not wait for the healthy front until the timeout"
+    );
+    assert!(front.is_alive());
 }

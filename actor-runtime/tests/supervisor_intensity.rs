@@ -79,3 +79,18 @@ async fn escalation_goes_up_two_levels() {
     assert_eq!(restarted_inner.wait_for_exit().await, ExitReason::Shutdown);
     assert_eq!(outer_sup.wait_for_exit().await, ExitReason::Shutdown);
 }
+
+#[supervisor(one_for_one, intensity = 0)]
+struct NoRestarts {
+    #[child(args = ("z", Journal::named("intensity-zero")))]
+    w: Child<Worker>,
+}
+
+#[tokio::test]
+async fn intensity_zero_escalates_the_first_crash() {
+    let tree = NoRestarts::start().await.expect("start");
+    let sup = tree.supervisor().expect("runs");
+    crash(&tree.w).await;
+    assert_eq!(sup.wait_for_exit().await, ExitReason::Shutdown);
+    assert_eq!(tree.w.exit_reason(), Some(ExitReason::error("crash")));
+}

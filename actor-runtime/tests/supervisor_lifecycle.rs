@@ -193,6 +193,36 @@ async fn simple_one_for_one_starts_children_at_run_time_with_typed_arguments() {
     assert_eq!(sup.children().await.map(|c| c.len()), Ok(1));
 }
 
+#[tokio::test]
+async fn start_child_returns_a_handle_that_terminate_child_accepts() {
+    #[supervisor(simple_one_for_one)]
+    struct Pool {
+        worker: Child<Worker>,
+    }
+    let journal = Journal::named("terminate");
+    let pool = Pool::start().await.expect("start");
+    let one = pool
+        .start_child(("one", journal.clone()))
+        .await
+        .expect("one");
+    let two = pool
+        .start_child(("two", journal.clone()))
+        .await
+        .expect("two");
+    let first = one.addr().expect("running");
+    assert_eq!(pool.terminate_child(&one).await, Ok(true));
+    assert_eq!(first.wait_for_exit().await, ExitReason::Shutdown);
+    assert_eq!(one.exit_reason(), Some(ExitReason::Shutdown));
+    assert_eq!(two.name().await, Ok("two"), "the other child runs on");
+    assert_eq!(
+        pool.terminate_child(&one).await,
+        Ok(false),
+        "a child is terminated once"
+    );
+    let sup = pool.supervisor().expect("runs");
+    assert_eq!(sup.children().await.map(|c| c.len()), Ok(1));
+}
+
 /// Stops the tree it belongs to from inside one of its handlers.
 #[actor]
 struct Quitter {

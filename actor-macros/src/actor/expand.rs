@@ -310,11 +310,15 @@ pub(crate) fn impl_item(cx: Ctxt, model: &ActorImpl) -> TokenStream {
 
     let actor_impl = quote! {
         #[automatically_derived]
+        impl #impl_generics #rt::Addressable for #self_ty #where_clause {
+            type Msg = #msg_ty;
+            type Client = #client_ty;
+        }
+
+        #[automatically_derived]
         impl #impl_generics #rt::Actor for #self_ty #where_clause {
             type Args = #args_ty;
             type Error = #error_ty;
-            type Msg = #msg_ty;
-            type Client = #client_ty;
 
             const MAILBOX: usize = <Self as #p::ActorOptions>::MAILBOX;
             const NAME: ::core::option::Option<&'static str> = <Self as #p::ActorOptions>::NAME;

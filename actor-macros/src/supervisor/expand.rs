@@ -143,6 +143,26 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
                             .map_err(#rt::SupervisorError::Unavailable)??;
                         ::core::result::Result::Ok(child)
                     }
+
+                    /// Stops `child` (started with `start_child`) with its shutdown, whether it
+                    /// runs or is between restarts, and forgets it; `Ok(false)` if this
+                    /// supervisor has no such child.
+                    ///
+                    /// # Errors
+                    /// The supervisor not answering.
+                    pub async fn terminate_child(
+                        &self,
+                        child: &#rt::Child<#a>,
+                    ) -> ::core::result::Result<bool, #rt::SupervisorError> {
+                        let supervisor = self.__actor_supervisor.addr().ok_or(
+                            #rt::SupervisorError::Unavailable(#rt::CallError::Stopped(#rt::ExitReason::NoProc)),
+                        )?;
+                        supervisor
+                            .terminate_child(child.__id())
+                            .timeout(::core::time::Duration::MAX)
+                            .await
+                            .map_err(#rt::SupervisorError::Unavailable)
+                    }
                 })
             }
             Kind::Supervisor(_) => None,

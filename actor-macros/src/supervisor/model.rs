@@ -83,20 +83,17 @@ impl Supervisor {
                         Expr::Lit(ExprLit {
                             lit: Lit::Int(n), ..
                         }) => match n.base10_parse::<u32>() {
-                            Ok(0) => cx.error_spanned_by(
-                                n,
-                                "`intensity` must be at least 1: it is how many restarts are allowed within `period`",
-                            ),
+                            // 0 is OTP's "no restarts": the first crash escalates.
                             Ok(v) => {
                                 if intensity.replace(v).is_some() {
                                     cx.error_spanned_by(path, "`intensity` set twice: keep one");
                                 }
                             }
-                            Err(_) => cx.error_spanned_by(n, "`intensity` must be a positive integer"),
+                            Err(_) => cx.error_spanned_by(n, "`intensity` must be a whole number of restarts (0 or more), e.g. `intensity = 5`"),
                         },
                         other => cx.error_spanned_by(
                             other,
-                            "`intensity` must be a positive integer literal, e.g. `intensity = 5`",
+                            "`intensity` must be an integer literal (restarts allowed within `period`, 0 or more), e.g. `intensity = 5`",
                         ),
                     }
                 }

@@ -5,12 +5,16 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use super::server::Supervisor;
-use super::spec::{ChildSpec, Restart, Shutdown, StartFuture, Started, Starter, Supervise};
+use super::spec::{
+    ChildId, ChildSpec, Restart, Shutdown, StartFuture, Started, Starter, Supervise,
+};
 use crate::actor::{Actor, start};
-use crate::addr::{Addr, ChildSlot, Client, Target};
+use crate::addr::Addr;
 use crate::exit::ExitReason;
-use crate::process::{Cell, Process};
+use crate::process::Process;
+use crate::record::ProcessRecord;
 use crate::registry;
+use crate::target::{ChildSlot, Client, Target};
 
 /// A supervised child of actor type `A`: dereferences to `A`'s typed client, like an
 /// [`Addr<A>`], but always reaches the child's *current* incarnation.
@@ -23,6 +27,8 @@ use crate::registry;
 pub struct Child<A: Actor> {
     slot: Arc<ChildSlot<A::Msg>>,
     client: A::Client,
+    /// Its identity in its supervisor, stable across restarts.
+    id: ChildId,
 }
 
 impl<A: Actor> Child<A> {
@@ -32,9 +38,17 @@ impl<A: Actor> Child<A> {
     pub fn __new() -> Self {
         let slot = Arc::new(ChildSlot::new());
         Child {
-            client: A::Client::__from_target(Target::slot(slot.clone())),
+            client: A::Client::__from_target(Target::routed(slot.clone())),
             slot,
+            id: ChildId::next(),
         }
+    }
+
+    /// Its identity in its supervisor, as `terminate_child` takes it.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn __id(&self) -> ChildId {
+        self.id
     }
 
     pub(crate) fn slot(&self) -> &Arc<ChildSlot<A::Msg>> {
@@ -44,7 +58,7 @@ impl<A: Actor> Child<A> {
     /// The address of the current incarnation, if the child is running.
     #[must_use]
     pub fn addr(&self) -> Option<Addr<A>> {
-        self.slot.current().ok().map(Addr::from_cell)
+        self.slot.current().ok().map(Addr::from_record)
     }
 
     /// Why the child is not running, or `None` while it runs.
@@ -53,16 +67,25 @@ impl<A: Actor> Child<A> {
         self.slot.current().err()
     }
 
-    fn set(&self, value: Result<Arc<Cell<A::Msg>>, ExitReason>) {
+    fn set(&self, value: Result<Arc<ProcessRecord<A::Msg>>, ExitReason>) {
         self.slot.set(value);
+    }
+}
+
+/// A child between restarts is not gone: events it misses are counted, and it receives the
+/// next ones once its supervisor has restarted it.
+impl<A: Actor> crate::event::Subscriber for Child<A> {
+    fn is_gone(&self) -> bool {
+        false
     }
 }
 
 impl<A: Actor> Clone for Child<A> {
     fn clone(&self) -> Self {
         Child {
-            client: A::Client::__from_target(Target::slot(self.slot.clone())),
+            client: A::Client::__from_target(Target::routed(self.slot.clone())),
             slot: self.slot.clone(),
+            id: self.id,
         }
     }
 }
@@ -107,7 +130,7 @@ impl SupervisorSlot {
     }
 
     pub(crate) fn set(&self, addr: Addr<Supervisor>) {
-        self.0.set(Ok(addr.cell().clone()));
+        self.0.set(Ok(addr.record().clone()));
     }
 }
 
@@ -136,15 +159,15 @@ where
             if let Some(name) = self.name {
                 if let Err(e) = registry::register(name, &addr) {
                     // Unlink first so the kill is not taken for a crash of a child.
-                    addr.cell().remove_link(parent.pid());
+                    addr.record().remove_link(parent.pid());
                     parent.remove_link(addr.pid());
                     addr.kill();
                     addr.wait_for_exit().await;
                     return Err(e.to_string());
                 }
             }
-            self.child.set(Ok(addr.cell().clone()));
-            let process: Arc<dyn Process> = addr.cell().clone();
+            self.child.set(Ok(addr.record().clone()));
+            let process: Arc<dyn Process> = addr.record().clone();
             Ok(Started {
                 pid: addr.pid(),
                 process,
@@ -172,7 +195,7 @@ where
     F: Fn() -> A::Args + Send + Sync + 'static,
 {
     ChildSpec {
-        id: super::spec::ChildId::next(),
+        id: child.id,
         name: field,
         restart,
         shutdown: shutdown.unwrap_or(Shutdown::Timeout(std::time::Duration::from_secs(5))),
@@ -198,8 +221,8 @@ impl<S: Supervise> Starter for SupervisorStarter<S> {
             self.handle
                 .__supervisor()
                 .child()
-                .set(Ok(addr.cell().clone()));
-            let process: Arc<dyn Process> = addr.cell().clone();
+                .set(Ok(addr.record().clone()));
+            let process: Arc<dyn Process> = addr.record().clone();
             Ok(Started {
                 pid: addr.pid(),
                 process,
@@ -221,7 +244,7 @@ pub fn supervisor_child<S: Supervise>(
     shutdown: Option<Shutdown>,
 ) -> ChildSpec {
     ChildSpec {
-        id: super::spec::ChildId::next(),
+        id: handle.__supervisor().child().id,
         name: field,
         restart,
         shutdown: shutdown.unwrap_or(Shutdown::Infinity),

@@ -3,7 +3,6 @@
 //! order.
 
 use std::collections::{HashSet, VecDeque};
-use std::future::poll_fn;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,10 +11,11 @@ use tokio::time::Instant;
 use super::spec::{
     ChildId, ChildSpec, Restart, Shutdown, Started, Strategy, SupervisorError, SupervisorSpec,
 };
-use crate::addr::Pid;
 use crate::ctx::Ctx;
 use crate::exit::{Exit, ExitReason, Signal};
-use crate::process::Process;
+use crate::pid::Pid;
+use crate::process::{Process, wait_for_exit};
+use crate::table;
 
 /// One child as the supervisor sees it.
 struct Slot {
@@ -86,13 +86,14 @@ impl Supervisor {
         Ok(sup)
     }
 
-    /// Starts a child of a `simple_one_for_one` supervisor.
+    /// Starts a child of a `simple_one_for_one` supervisor; returns its id, for
+    /// `terminate_child`.
     #[handle(call)]
     async fn start_child(
         &mut self,
         spec: ChildSpec,
         ctx: &mut Ctx<Self>,
-    ) -> Result<Pid, SupervisorError> {
+    ) -> Result<ChildId, SupervisorError> {
         if self.strategy != Strategy::SimpleOneForOne {
             return Err(SupervisorError::NotDynamic);
         }
@@ -105,13 +106,13 @@ impl Supervisor {
                     child: spec.name,
                     error,
                 })?;
-        let pid = started.pid;
+        let id = spec.id;
         self.dynamic.push(Slot {
             spec,
             running: Some(started),
             removed: false,
         });
-        Ok(pid)
+        Ok(id)
     }
 
     /// The children, in start order (static ones first). A child that is not running (a
@@ -243,6 +244,10 @@ impl Supervisor {
         let slot = &mut self.children[i];
         slot.running = None;
         slot.spec.starter.clear(reason.clone());
+        if table::shutting_down() {
+            // The node is stopping: nothing is restarted.
+            return;
+        }
         if !slot.spec.restart.restarts_after(&reason) {
             if slot.spec.restart == Restart::Temporary {
                 slot.removed = true;
@@ -292,7 +297,7 @@ impl Supervisor {
         let slot = &mut self.dynamic[i];
         slot.running = None;
         slot.spec.starter.clear(reason.clone());
-        if !slot.spec.restart.restarts_after(&reason) {
+        if table::shutting_down() || !slot.spec.restart.restarts_after(&reason) {
             self.dynamic.remove(i);
             return;
         }
@@ -382,7 +387,7 @@ async fn shut_down(pid: Pid, process: Arc<dyn Process>, shutdown: Shutdown) -> E
         Shutdown::BrutalKill => process.kill(),
         Shutdown::Timeout(limit) => {
             process.signal(Signal::Stop(ExitReason::Shutdown));
-            let stopped = tokio::time::timeout(limit, wait_exit(&*process)).await;
+            let stopped = tokio::time::timeout(limit, wait_for_exit(&*process)).await;
             if stopped.is_err() {
                 tracing::warn!(%pid, ?limit, "child did not stop in time; killing it");
                 process.kill();
@@ -390,9 +395,5 @@ async fn shut_down(pid: Pid, process: Arc<dyn Process>, shutdown: Shutdown) -> E
         }
         Shutdown::Infinity => process.signal(Signal::Stop(ExitReason::Shutdown)),
     }
-    wait_exit(&*process).await
-}
-
-async fn wait_exit(process: &dyn Process) -> ExitReason {
-    poll_fn(|cx| process.poll_exit(cx)).await
+    wait_for_exit(&*process).await
 }

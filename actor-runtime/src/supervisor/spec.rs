@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::addr::Pid;
 use crate::exit::ExitReason;
+use crate::pid::Pid;
 use crate::process::Process;
 
 /// Which children a supervisor restarts when one of them exits and must be restarted.

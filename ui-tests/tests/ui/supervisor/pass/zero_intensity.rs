@@ -11,6 +11,7 @@ impl Worker {
     }
 }
 
+// OTP's "no restarts": the first crash escalates to the parent.
 #[supervisor(one_for_one, intensity = 0)]
 struct Tree {
     worker: Child<Worker>,
