@@ -1,5 +1,6 @@
 //! Bridges between the network and actors.
 
+mod accept;
 pub mod tcp;
 pub mod udp;
 

@@ -232,3 +232,31 @@ async fn requests_routed_into_a_pool_over_https() {
     let body: serde_json::Value = response.json().await.expect("json");
     assert_eq!(body["hello"], "grace");
 }
+
+#[tokio::test]
+async fn slow_headers_are_closed_by_the_header_read_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let counter = Counter::spawn(()).await.expect("counter");
+    let router = Router::new().route("/bump", get(bump)).with_state(counter);
+    let limits = actor_runtime::io::http::HttpLimits {
+        header_read_timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let server = actor_runtime::io::http::serve_limited(loopback(), router, limits)
+        .await
+        .expect("serve");
+    // Half a request, then nothing: the server must not wait for the rest forever.
+    let mut slow = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .expect("connect");
+    slow.write_all(b"GET /bump HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .expect("partial header");
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(30), slow.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the slow client was not disconnected");
+    let ok = reqwest::get(format!("http://{}/bump", server.local_addr()))
+        .await
+        .expect("request");
+    assert_eq!(ok.status(), StatusCode::OK);
+}

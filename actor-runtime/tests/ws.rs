@@ -6,7 +6,7 @@ use actor_runtime::io::http::axum::extract::{State, WebSocketUpgrade};
 use actor_runtime::io::http::axum::response::Response;
 use actor_runtime::io::http::axum::routing::get;
 use actor_runtime::io::http::serve;
-use actor_runtime::io::ws::{SseConn, WsConn, WsMessage, sse, websocket};
+use actor_runtime::io::ws::{SseConn, WsConn, WsMessage, sse, websocket, websocket_limited};
 use actor_runtime::prelude::*;
 use futures_util::{SinkExt, StreamExt};
 
@@ -127,6 +127,15 @@ async fn ws_route(upgrade: WebSocketUpgrade, State(hub): State<Addr<Hub>>) -> Re
     )
 }
 
+async fn small_ws_route(upgrade: WebSocketUpgrade, State(hub): State<Addr<Hub>>) -> Response {
+    websocket_limited::<Socket, _, _>(
+        upgrade,
+        64 << 10,
+        move |conn| (conn, hub),
+        |message| SocketMsg::Incoming { message },
+    )
+}
+
 async fn sse_route(State(hub): State<Addr<Hub>>) -> Response {
     sse::<Feed, _>(move |conn| (conn, hub)).await
 }
@@ -136,6 +145,7 @@ async fn start() -> (Addr<Hub>, actor_runtime::io::http::HttpServer) {
     let router = Router::new()
         .route("/ws", get(ws_route))
         .route("/events", get(sse_route))
+        .route("/small", get(small_ws_route))
         .with_state(hub.clone());
     let server = serve("127.0.0.1:0".parse().expect("address"), router)
         .await
@@ -199,4 +209,34 @@ async fn an_sse_stream_is_an_actor_and_its_end_is_a_typed_exit() {
         tokio::task::yield_now().await;
     }
     assert_eq!(hub.ended().await, Ok(vec![ExitReason::Normal]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_over_the_limit_closes_the_socket_before_it_is_buffered_whole() {
+    let (hub, server) = start().await;
+    let url = format!("ws://{}/small", server.local_addr());
+    let (mut client, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
+    wait_connections(&hub, 1).await;
+    let big = tokio_tungstenite::tungstenite::Message::binary(vec![b'x'; 100 << 10]);
+    let _ = client.send(big).await;
+    while hub.ended().await.expect("hub").is_empty() {
+        tokio::task::yield_now().await;
+    }
+    let ended = hub.ended().await.expect("hub");
+    assert!(
+        matches!(&ended[..], [ExitReason::Error(e)] if e.contains("too long") || e.contains("size")),
+        "{ended:?}"
+    );
+    // A well-behaved client of the same server is served.
+    let url = format!("ws://{}/ws", server.local_addr());
+    let (mut good, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
+    good.send(tokio_tungstenite::tungstenite::Message::text("hi"))
+        .await
+        .expect("send");
+    let echo = good.next().await.expect("message").expect("frame");
+    assert_eq!(echo.into_text().expect("text").as_str(), "echo: hi");
 }

@@ -19,9 +19,10 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use tokio::net::TcpListener;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::task::AbortHandle;
 
+use super::accept::{Gate, accept_next};
 pub use super::tls::TlsConfig;
 use crate::actor::Actor;
 use crate::call::Call;
@@ -269,36 +270,104 @@ impl Drop for HttpServer {
     }
 }
 
-/// Serves `router` over plain HTTP on `addr`.
+/// What one HTTP server will hold for its clients. Worst case: `max_connections` ×
+/// (`max_header_bytes` while headers are read, then a request body of at most the router's
+/// body limit, 2 MiB by axum's default and `PoolRouting::max_body` for pool routes).
+#[derive(Clone, Debug)]
+pub struct HttpLimits {
+    /// Connections open at once; more are closed at accept.
+    pub max_connections: usize,
+    /// TLS handshakes in progress at once (`serve_tls`); more are closed at accept.
+    pub max_handshakes: usize,
+    /// A client must send its request headers within this time, or the connection is closed
+    /// (slow-header clients cannot hold connections).
+    pub header_read_timeout: Duration,
+    /// The most a connection buffers while reading headers (at least 8 KiB).
+    pub max_header_bytes: usize,
+}
+
+impl Default for HttpLimits {
+    /// 10,000 connections, 128 concurrent handshakes, headers within 10 s and 64 KiB.
+    fn default() -> Self {
+        HttpLimits {
+            max_connections: 10_000,
+            max_handshakes: 128,
+            header_read_timeout: Duration::from_secs(10),
+            max_header_bytes: 64 << 10,
+        }
+    }
+}
+
+/// Serves `router` over plain HTTP on `addr`, with [`HttpLimits::default`].
 ///
 /// # Errors
 /// Binding failed.
 pub async fn serve(addr: SocketAddr, router: Router) -> io::Result<HttpServer> {
-    let listener = TcpListener::bind(addr).await?;
+    serve_limited(addr, router, HttpLimits::default()).await
+}
+
+/// Serves `router` over plain HTTP on `addr` within `limits`.
+///
+/// # Errors
+/// Binding failed.
+pub async fn serve_limited(
+    addr: SocketAddr,
+    router: Router,
+    limits: HttpLimits,
+) -> io::Result<HttpServer> {
+    let listener = super::accept::bind(addr)?;
     let local = listener.local_addr()?;
+    let gate = Gate::new(limits.max_connections, limits.max_handshakes);
     let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
-            tracing::error!(error = %e, "http server stopped");
+        loop {
+            let (stream, peer) = accept_next(&listener).await;
+            let Some(place) = gate.admit(peer) else {
+                continue;
+            };
+            let (router, limits) = (router.clone(), limits.clone());
+            tokio::spawn(async move {
+                serve_connection(stream, peer, router, &limits).await;
+                drop(place);
+            });
         }
     })
     .abort_handle();
     Ok(HttpServer { local, task })
 }
 
-/// Serves `router` over HTTPS on `addr`. A failed handshake (or one taking over 10 s) ends
-/// that connection only, and is logged.
+/// Serves `router` over HTTPS on `addr`, with [`HttpLimits::default`]. A failed handshake (or
+/// one taking over 10 s) ends that connection only, and is logged.
 ///
 /// # Errors
 /// Binding failed, or the certificate and key do not match.
 pub async fn serve_tls(addr: SocketAddr, router: Router, tls: TlsConfig) -> io::Result<HttpServer> {
+    serve_tls_limited(addr, router, tls, HttpLimits::default()).await
+}
+
+/// As [`serve_tls`], within `limits`.
+///
+/// # Errors
+/// Binding failed, or the certificate and key do not match.
+pub async fn serve_tls_limited(
+    addr: SocketAddr,
+    router: Router,
+    tls: TlsConfig,
+    limits: HttpLimits,
+) -> io::Result<HttpServer> {
     let acceptor = tls.acceptor(&[b"h2".as_slice(), b"http/1.1".as_slice()])?;
-    let listener = TcpListener::bind(addr).await?;
+    let listener = super::accept::bind(addr)?;
     let local = listener.local_addr()?;
+    let gate = Gate::new(limits.max_connections, limits.max_handshakes);
     let task = tokio::spawn(async move {
         loop {
-            let (stream, peer) = super::tcp::accept_next(&listener).await;
-            let acceptor = acceptor.clone();
-            let router = router.clone();
+            let (stream, peer) = accept_next(&listener).await;
+            let Some(place) = gate.admit(peer) else {
+                continue;
+            };
+            let Some(handshaking) = gate.handshake(peer) else {
+                continue;
+            };
+            let (acceptor, router, limits) = (acceptor.clone(), router.clone(), limits.clone());
             tokio::spawn(async move {
                 let handshake =
                     tokio::time::timeout(super::tcp::HANDSHAKE_LIMIT, acceptor.accept(stream));
@@ -313,18 +382,34 @@ pub async fn serve_tls(addr: SocketAddr, router: Router, tls: TlsConfig) -> io::
                         return;
                     }
                 };
-                let service = hyper_util::service::TowerToHyperService::new(router);
-                let served = hyper_util::server::conn::auto::Builder::new(
-                    hyper_util::rt::TokioExecutor::new(),
-                )
-                .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-                if let Err(e) = served {
-                    tracing::debug!(%peer, error = %e, "connection ended with an error");
-                }
+                drop(handshaking);
+                serve_connection(stream, peer, router, &limits).await;
+                drop(place);
             });
         }
     })
     .abort_handle();
     Ok(HttpServer { local, task })
+}
+
+/// One HTTP/1.1 or HTTP/2 connection, with WebSocket upgrades, a header-read timeout and a
+/// header buffer limit.
+async fn serve_connection<S>(stream: S, peer: SocketAddr, router: Router, limits: &HttpLimits)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let service = hyper_util::service::TowerToHyperService::new(router);
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192));
+    builder.http2().timer(TokioTimer::new());
+    let served = builder
+        .serve_connection_with_upgrades(TokioIo::new(stream), service)
+        .await;
+    if let Err(e) = served {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
 }

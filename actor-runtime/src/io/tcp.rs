@@ -6,16 +6,17 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::AbortHandle;
 use tokio_util::codec::{Decoder, Encoder, FramedRead, FramedWrite, LengthDelimitedCodec};
 
+use super::accept::{self, Gate, accept_next};
 use crate::actor::{Actor, spawn};
 use crate::addr::Addr;
 use crate::exit::ExitReason;
@@ -26,42 +27,54 @@ const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 #[cfg(feature = "tls")]
 pub(crate) const HANDSHAKE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// The next connection. A failed `accept` (e.g. out of file descriptors) is logged and retried
-/// after a pause that doubles up to 1 s, so an accept loop neither spins nor floods the log.
-pub(crate) async fn accept_next(listener: &TcpListener) -> (tokio::net::TcpStream, SocketAddr) {
-    let mut failures = 0u32;
-    loop {
-        match listener.accept().await {
-            Ok(accepted) => return accepted,
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                let millis = 10u64.saturating_mul(1 << failures.min(7)).min(1000);
-                failures += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
-            }
-        }
-    }
-}
-
-/// How a [`TcpServer`] listens and frames.
+/// How a [`TcpServer`] listens, frames, and bounds what one peer can make it hold.
+///
+/// Worst case per connection, from these figures: the read buffer holds at most one frame
+/// (`max_frame` + 4 bytes; the buffer grows with the bytes that arrive, never with the length
+/// a header announces), frames handed to the actor and not yet handled hold at most
+/// `max_buffered` bytes (default codec), and at most `outbound` frames wait for the socket.
+/// Per server, multiply by `max_connections`.
 #[derive(Clone, Debug)]
 pub struct TcpConfig {
     /// Where to listen.
     pub addr: SocketAddr,
-    /// Frames are a 4-byte big-endian length, then the payload; longer payloads are malformed.
+    /// Frames are a 4-byte big-endian length, then the payload; a header announcing more is
+    /// malformed and closes the connection before any of the payload is buffered.
     pub max_frame: usize,
+    /// Bytes of frames a connection may have delivered to its actor and not yet handled (the
+    /// actor dropped them); beyond it the connection is not read, and TCP flow control slows
+    /// the peer. Raised to `max_frame` if smaller. Applies to the default codec (`bind`,
+    /// `bind_tls`); with `bind_with` the actor's mailbox bounds the frames in flight.
+    pub max_buffered: usize,
     /// Outgoing frames a connection may have queued before [`Conn::send`] waits.
     pub outbound: usize,
+    /// Connections open at once; more are closed at accept and counted
+    /// ([`TcpStats::refused_connections`]).
+    pub max_connections: usize,
+    /// TLS handshakes in progress at once (`bind_tls`); more are closed and counted.
+    pub max_handshakes: usize,
+    /// A connection that delivers no frame for this long is closed (reason
+    /// `Error("idle ...")`). `None`: never.
+    pub idle_timeout: Option<Duration>,
+    /// A frame the peer does not take within this long closes the connection (a peer that
+    /// never reads cannot hold it).
+    pub write_timeout: Duration,
 }
 
 impl TcpConfig {
-    /// Frames up to 8 MiB, 64 queued outgoing frames.
+    /// Frames up to 64 KiB, 1 MiB in flight per connection, 64 queued outgoing frames,
+    /// 10,000 connections, 128 concurrent TLS handshakes, 60 s idle and 30 s write timeouts.
     #[must_use]
     pub fn new(addr: SocketAddr) -> Self {
         TcpConfig {
             addr,
-            max_frame: 8 << 20,
+            max_frame: 64 << 10,
+            max_buffered: 1 << 20,
             outbound: 64,
+            max_connections: 10_000,
+            max_handshakes: 128,
+            idle_timeout: Some(Duration::from_secs(60)),
+            write_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -146,6 +159,16 @@ pub struct TcpStats {
     pub refused: u64,
     /// TLS handshakes that failed (`bind_tls`).
     pub handshakes_failed: u64,
+    /// Connections closed at accept because `max_connections` were open.
+    pub refused_connections: u64,
+    /// Connections closed at accept because `max_handshakes` were in progress.
+    pub refused_handshakes: u64,
+    /// Connections closed because they delivered nothing for `idle_timeout`.
+    pub idle_closed: u64,
+    /// Connections closed because the peer did not take a frame within `write_timeout`.
+    pub write_timeouts: u64,
+    /// Bytes of frames delivered to connection actors and not yet handled, now.
+    pub buffered: u64,
 }
 
 #[derive(Default)]
@@ -156,6 +179,9 @@ struct Counters {
     malformed: AtomicU64,
     refused: AtomicU64,
     handshakes_failed: AtomicU64,
+    idle_closed: AtomicU64,
+    write_timeouts: AtomicU64,
+    buffered: AtomicU64,
 }
 
 /// A running TCP server; stopped by [`TcpServer::stop`] or when dropped (open connections
@@ -164,6 +190,7 @@ pub struct TcpServer {
     local: SocketAddr,
     task: AbortHandle,
     counters: Arc<Counters>,
+    gate: Arc<Gate>,
 }
 
 impl fmt::Debug for TcpServer {
@@ -190,7 +217,14 @@ impl TcpServer {
         C: Actor<Args = Conn>,
         F: Fn(Bytes) -> C::Msg + Send + Sync + 'static,
     {
-        Self::listen::<C, _, _, F>(config, Frames::new(config.max_frame), to_msg, None).await
+        Self::listen::<C, _, _, F>(
+            config,
+            Frames::new(config.max_frame),
+            Some(Metered::BYTES),
+            to_msg,
+            None,
+        )
+        .await
     }
 
     /// As [`TcpServer::bind`], with a user codec (any tokio-util `Decoder` and `Encoder`):
@@ -210,7 +244,7 @@ impl TcpServer {
         O: Send + 'static,
         F: Fn(K::Item) -> C::Msg + Send + Sync + 'static,
     {
-        Self::listen::<C, K, O, F>(config, codec, to_msg, None).await
+        Self::listen::<C, K, O, F>(config, codec, None, to_msg, None).await
     }
 
     /// As [`TcpServer::bind`], over TLS (feature `tls`). A failed handshake is counted and
@@ -231,6 +265,7 @@ impl TcpServer {
         Self::listen::<C, _, _, F>(
             config,
             Frames::new(config.max_frame),
+            Some(Metered::BYTES),
             to_msg,
             Some(tls.acceptor(&[])?),
         )
@@ -240,6 +275,7 @@ impl TcpServer {
     async fn listen<C, K, O, F>(
         config: &TcpConfig,
         codec: K,
+        metered: Option<Metered<K::Item>>,
         to_msg: F,
         #[cfg(feature = "tls")] tls: Option<tokio_rustls::TlsAcceptor>,
         #[cfg(not(feature = "tls"))] tls: Option<std::convert::Infallible>,
@@ -250,48 +286,59 @@ impl TcpServer {
         O: Send + 'static,
         F: Fn(K::Item) -> C::Msg + Send + Sync + 'static,
     {
-        let listener = TcpListener::bind(config.addr).await?;
+        let listener = accept::bind(config.addr)?;
         let local = listener.local_addr()?;
         let counters = Arc::new(Counters::default());
+        let gate = Gate::new(config.max_connections, config.max_handshakes);
         let to_msg = Arc::new(to_msg);
-        let config = config.clone();
-        let accept_counters = counters.clone();
+        let mut config = config.clone();
+        config.max_buffered = config.max_buffered.max(config.max_frame);
+        let (accept_counters, accept_gate) = (counters.clone(), gate.clone());
         let task = tokio::spawn(async move {
             loop {
                 let (stream, peer) = accept_next(&listener).await;
                 accept_counters.accepted.fetch_add(1, Ordering::Relaxed);
-                let (config, to_msg, counters, codec) = (
-                    config.clone(),
-                    to_msg.clone(),
-                    accept_counters.clone(),
-                    codec.clone(),
-                );
+                let Some(place) = accept_gate.admit(peer) else {
+                    drop(stream);
+                    continue;
+                };
+                let link = Link {
+                    peer,
+                    codec: codec.clone(),
+                    metered,
+                    config: config.clone(),
+                    to_msg: to_msg.clone(),
+                    counters: accept_counters.clone(),
+                    _place: place,
+                };
                 match &tls {
                     None => {
-                        tokio::spawn(connection::<C, K, O, F, _>(
-                            stream, peer, codec, config, to_msg, counters,
-                        ));
+                        tokio::spawn(connection::<C, K, O, F, _>(stream, link));
                     }
                     #[cfg(feature = "tls")]
                     Some(acceptor) => {
+                        let Some(handshaking) = accept_gate.handshake(peer) else {
+                            drop(stream);
+                            continue;
+                        };
                         let acceptor = acceptor.clone();
                         tokio::spawn(async move {
-                            match tokio::time::timeout(HANDSHAKE_LIMIT, acceptor.accept(stream))
-                                .await
-                                .unwrap_or_else(|_| {
-                                    Err(io::Error::new(
-                                        io::ErrorKind::TimedOut,
-                                        "handshake timed out",
-                                    ))
-                                }) {
-                                Ok(stream) => {
-                                    connection::<C, K, O, F, _>(
-                                        stream, peer, codec, config, to_msg, counters,
-                                    )
-                                    .await;
-                                }
+                            let handshake =
+                                tokio::time::timeout(HANDSHAKE_LIMIT, acceptor.accept(stream))
+                                    .await
+                                    .unwrap_or_else(|_| {
+                                        Err(io::Error::new(
+                                            io::ErrorKind::TimedOut,
+                                            "handshake timed out",
+                                        ))
+                                    });
+                            drop(handshaking);
+                            match handshake {
+                                Ok(stream) => connection::<C, K, O, F, _>(stream, link).await,
                                 Err(e) => {
-                                    counters.handshakes_failed.fetch_add(1, Ordering::Relaxed);
+                                    link.counters
+                                        .handshakes_failed
+                                        .fetch_add(1, Ordering::Relaxed);
                                     tracing::debug!(%peer, error = %e, "TLS handshake failed");
                                 }
                             }
@@ -307,6 +354,7 @@ impl TcpServer {
             local,
             task,
             counters,
+            gate,
         })
     }
 
@@ -327,6 +375,11 @@ impl TcpServer {
             malformed: c.malformed.load(Ordering::Relaxed),
             refused: c.refused.load(Ordering::Relaxed),
             handshakes_failed: c.handshakes_failed.load(Ordering::Relaxed),
+            refused_connections: self.gate.refused_connections.load(Ordering::Relaxed),
+            refused_handshakes: self.gate.refused_handshakes.load(Ordering::Relaxed),
+            idle_closed: c.idle_closed.load(Ordering::Relaxed),
+            write_timeouts: c.write_timeouts.load(Ordering::Relaxed),
+            buffered: c.buffered.load(Ordering::Relaxed),
         }
     }
 
@@ -342,20 +395,84 @@ impl Drop for TcpServer {
     }
 }
 
-async fn connection<C, K, O, F, S>(
-    stream: S,
+/// Everything one connection needs, moved into its task. Holding `_place` keeps the
+/// connection counted against `max_connections` until it ends.
+struct Link<K: Decoder, F> {
     peer: SocketAddr,
     codec: K,
+    metered: Option<Metered<K::Item>>,
     config: TcpConfig,
     to_msg: Arc<F>,
     counters: Arc<Counters>,
-) where
+    _place: OwnedSemaphorePermit,
+}
+
+/// How frames of the default codec are weighed against `max_buffered`: each delivered frame
+/// holds permits for its bytes until the actor drops it.
+struct Metered<T> {
+    weigh: fn(&T) -> usize,
+    hold: fn(T, Held) -> T,
+}
+
+impl<T> Clone for Metered<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Metered<T> {}
+
+impl Metered<Bytes> {
+    const BYTES: Metered<Bytes> = Metered {
+        weigh: Bytes::len,
+        hold: |frame, held| Bytes::from_owner(HeldFrame { frame, _held: held }),
+    };
+}
+
+/// Permits for one frame's bytes, given back (and uncounted) when the frame is dropped.
+struct Held {
+    _permit: OwnedSemaphorePermit,
+    bytes: u64,
+    counters: Arc<Counters>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.counters
+            .buffered
+            .fetch_sub(self.bytes, Ordering::Relaxed);
+    }
+}
+
+/// A frame that releases its budget when its last reference goes.
+struct HeldFrame {
+    frame: Bytes,
+    _held: Held,
+}
+
+impl AsRef<[u8]> for HeldFrame {
+    fn as_ref(&self) -> &[u8] {
+        &self.frame
+    }
+}
+
+async fn connection<C, K, O, F, S>(stream: S, link: Link<K, F>)
+where
     C: Actor<Args = Conn<O>>,
     K: FrameCodec<O>,
     O: Send + 'static,
     F: Fn(K::Item) -> C::Msg + Send + Sync + 'static,
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
+    let Link {
+        peer,
+        codec,
+        metered,
+        config,
+        to_msg,
+        counters,
+        _place,
+    } = link;
     let (read, write) = tokio::io::split(stream);
     let (out, mut outgoing) = mpsc::channel::<O>(config.outbound.max(1));
     let addr: Addr<C> = match spawn::<C>(Conn { peer, out }).await {
@@ -368,15 +485,32 @@ async fn connection<C, K, O, F, S>(
     };
     counters.open.fetch_add(1, Ordering::Relaxed);
     let (actor_gone, mut gone) = tokio::sync::oneshot::channel::<()>();
+    let (write_failed, mut stalled) = tokio::sync::oneshot::channel::<()>();
     let writer_codec = codec.clone();
+    let write_timeout = config.write_timeout;
+    let writer_counters = counters.clone();
     let writer = tokio::spawn(async move {
         let mut sink = FramedWrite::new(write, writer_codec);
+        // A peer that does not take a frame in time loses the connection.
+        let send = async |sink: &mut FramedWrite<_, K>, frame: O| -> bool {
+            match tokio::time::timeout(write_timeout, sink.send(frame)).await {
+                Ok(Ok(())) => true,
+                Ok(Err(_)) => false,
+                Err(_) => {
+                    writer_counters
+                        .write_timeouts
+                        .fetch_add(1, Ordering::Relaxed);
+                    false
+                }
+            }
+        };
         loop {
             tokio::select! {
                 frame = outgoing.recv() => {
                     let Some(frame) = frame else { break };
-                    if sink.send(frame).await.is_err() {
-                        break;
+                    if !send(&mut sink, frame).await {
+                        let _ = write_failed.send(());
+                        return;
                     }
                 }
                 _ = &mut gone => {
@@ -384,7 +518,7 @@ async fn connection<C, K, O, F, S>(
                     // get `ConnClosed`), write what is queued, then close.
                     outgoing.close();
                     while let Some(frame) = outgoing.recv().await {
-                        if sink.send(frame).await.is_err() {
+                        if !send(&mut sink, frame).await {
                             break;
                         }
                     }
@@ -393,27 +527,59 @@ async fn connection<C, K, O, F, S>(
             }
         }
     });
+    let budget = Arc::new(Semaphore::new(config.max_buffered));
     let mut frames = FramedRead::new(read, codec);
+    let idle = config.idle_timeout;
     let reason = loop {
         let next = tokio::select! {
-            next = frames.next() => next,
+            next = next_frame(&mut frames, idle) => next,
             _ = addr.wait_for_exit() => break None,
+            _ = &mut stalled => break Some(ExitReason::error("peer does not read: write timed out")),
         };
         match next {
-            Some(Ok(frame)) => {
+            Read::Frame(frame) => {
+                let frame = match metered {
+                    Some(m) => {
+                        let bytes = (m.weigh)(&frame);
+                        let Ok(permit) = budget
+                            .clone()
+                            .acquire_many_owned(u32::try_from(bytes).unwrap_or(u32::MAX))
+                            .await
+                        else {
+                            break None;
+                        };
+                        counters.buffered.fetch_add(bytes as u64, Ordering::Relaxed);
+                        let held = Held {
+                            _permit: permit,
+                            bytes: bytes as u64,
+                            counters: counters.clone(),
+                        };
+                        (m.hold)(frame, held)
+                    }
+                    None => frame,
+                };
                 if addr.send(to_msg(frame)).await.is_err() {
                     break None;
                 }
                 counters.frames.fetch_add(1, Ordering::Relaxed);
             }
-            Some(Err(e)) => {
+            Read::Malformed(e) => {
                 counters.malformed.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(%peer, error = %e, "malformed frame; closing the connection");
                 break Some(ExitReason::error(format!("malformed frame: {e}")));
             }
-            None => break Some(ExitReason::Normal),
+            Read::Failed(e) => {
+                tracing::debug!(%peer, error = %e, "connection failed");
+                break Some(ExitReason::error(format!("connection failed: {e}")));
+            }
+            Read::Idle(after) => {
+                counters.idle_closed.fetch_add(1, Ordering::Relaxed);
+                break Some(ExitReason::error(format!("idle for {after:?}")));
+            }
+            Read::Closed => break Some(ExitReason::Normal),
         }
     };
+    drop(frames);
     if let Some(reason) = reason {
         // Frames already in the actor's mailbox are still handled.
         addr.finish(reason);
@@ -431,11 +597,55 @@ async fn connection<C, K, O, F, S>(
     counters.open.fetch_sub(1, Ordering::Relaxed);
 }
 
+/// What reading a connection gave.
+enum Read<T, E> {
+    Frame(T),
+    /// The bytes do not decode: the peer's fault.
+    Malformed(E),
+    /// The socket failed (a reset, a broken pipe): nobody's frame was malformed.
+    Failed(io::Error),
+    Idle(Duration),
+    Closed,
+}
+
+async fn next_frame<R, K>(
+    frames: &mut FramedRead<R, K>,
+    idle: Option<Duration>,
+) -> Read<K::Item, K::Error>
+where
+    R: AsyncRead + Unpin,
+    K: Decoder<Error: fmt::Display + 'static>,
+{
+    let next = match idle {
+        Some(limit) => match tokio::time::timeout(limit, frames.next()).await {
+            Ok(next) => next,
+            Err(_) => return Read::Idle(limit),
+        },
+        None => frames.next().await,
+    };
+    match next {
+        Some(Ok(frame)) => Read::Frame(frame),
+        Some(Err(e)) => match io_failure(&e) {
+            Some(io) => Read::Failed(io),
+            None => Read::Malformed(e),
+        },
+        None => Read::Closed,
+    }
+}
+
+/// An I/O error of the socket, told apart from a decoding error: codec errors are built from
+/// `io::Error` of kind `InvalidData` (the default codec) or are the user's own.
+fn io_failure<E: fmt::Display + 'static>(error: &E) -> Option<io::Error> {
+    let any: &dyn std::any::Any = error;
+    let io = any.downcast_ref::<io::Error>()?;
+    (io.kind() != io::ErrorKind::InvalidData).then(|| io::Error::new(io.kind(), io.to_string()))
+}
+
 /// A codec the TCP bridge can frame a connection with: any tokio-util `Decoder` and
 /// `Encoder<O>` that can be shared between connections and moved across threads. Implemented
 /// for every such codec; users never implement it.
 pub trait FrameCodec<O>:
-    Decoder<Item: Send, Error: fmt::Display + Send>
+    Decoder<Item: Send, Error: fmt::Display + Send + 'static>
     + Encoder<O, Error: Send>
     + Clone
     + Send
@@ -445,7 +655,7 @@ pub trait FrameCodec<O>:
 }
 
 impl<K, O> FrameCodec<O> for K where
-    K: Decoder<Item: Send, Error: fmt::Display + Send>
+    K: Decoder<Item: Send, Error: fmt::Display + Send + 'static>
         + Encoder<O, Error: Send>
         + Clone
         + Send
@@ -475,6 +685,25 @@ impl Decoder for Frames {
     type Error = io::Error;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, io::Error> {
+        // tokio-util's codec reserves the whole announced length as soon as it has read a
+        // header: a peer announcing `max_frame` and then stalling would pin it. Hand it the
+        // buffer only once the whole frame is there, so the buffer grows with what arrives.
+        if let Some(header) = src.get(..4) {
+            let announced = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+            let announced = usize::try_from(announced).unwrap_or(usize::MAX);
+            if announced > self.0.max_frame_length() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "frame of {announced} bytes announced, the limit is {}",
+                        self.0.max_frame_length()
+                    ),
+                ));
+            }
+            if src.len() < 4 + announced {
+                return Ok(None);
+            }
+        }
         Ok(self.0.decode(src)?.map(BytesMut::freeze))
     }
 }
@@ -484,5 +713,47 @@ impl Encoder<Bytes> for Frames {
 
     fn encode(&mut self, item: Bytes, dst: &mut BytesMut) -> Result<(), io::Error> {
         self.0.encode(item, dst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+    use tokio_util::codec::Decoder;
+
+    use super::Frames;
+
+    #[test]
+    fn a_header_does_not_reserve_the_frame_it_announces() {
+        let mut codec = Frames::new(64 << 10);
+        let mut src = BytesMut::with_capacity(64);
+        src.extend_from_slice(&(60u32 << 10).to_be_bytes());
+        src.extend_from_slice(b"only ten b");
+        assert!(matches!(codec.decode(&mut src), Ok(None)));
+        assert!(
+            src.capacity() < 1024,
+            "the buffer grew to {} bytes for 14 received",
+            src.capacity()
+        );
+    }
+
+    #[test]
+    fn a_header_above_the_limit_is_an_error_at_once() {
+        let mut codec = Frames::new(64 << 10);
+        let mut src = BytesMut::new();
+        src.extend_from_slice(&(8u32 << 20).to_be_bytes());
+        assert!(codec.decode(&mut src).is_err());
+    }
+
+    #[test]
+    fn a_whole_frame_decodes() {
+        let mut codec = Frames::new(64 << 10);
+        let mut src = BytesMut::new();
+        src.extend_from_slice(&3u32.to_be_bytes());
+        src.extend_from_slice(b"abc");
+        assert_eq!(
+            codec.decode(&mut src).expect("frame").as_deref(),
+            Some(&b"abc"[..])
+        );
     }
 }

@@ -222,12 +222,19 @@ where
 {
     // One byte more than allowed, to tell an oversized datagram from one of exactly `max`.
     let mut buf = vec![0u8; max + 1];
+    // Errors in a row back off (1 ms doubling to 1 s) so a failing socket neither spins a
+    // core nor floods the log; the first success resets it.
+    let mut backoff = ErrorBackoff::default();
     loop {
         let (len, from) = match socket.recv_from(&mut buf).await {
-            Ok(r) => r,
+            Ok(r) => {
+                backoff.reset();
+                r
+            }
             Err(e) => {
                 counters.errors.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(error = %e, "udp receive failed");
+                tokio::time::sleep(backoff.next()).await;
                 continue;
             }
         };
@@ -248,5 +255,42 @@ where
             Err(SendError::Full { .. }) => counters.shed.fetch_add(1, Ordering::Relaxed),
             Err(_) => counters.undeliverable.fetch_add(1, Ordering::Relaxed),
         };
+    }
+}
+
+/// The pause after each of several errors in a row: 1 ms, doubling, at most 1 s.
+#[derive(Debug, Default)]
+pub(crate) struct ErrorBackoff {
+    failures: u32,
+}
+
+impl ErrorBackoff {
+    pub(crate) fn next(&mut self) -> std::time::Duration {
+        let millis = 1u64 << self.failures.min(10);
+        self.failures = self.failures.saturating_add(1);
+        std::time::Duration::from_millis(millis.min(1000))
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.failures = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorBackoff;
+    use std::time::Duration;
+
+    #[test]
+    fn receive_errors_back_off_doubling_to_one_second_and_reset_on_success() {
+        let mut b = ErrorBackoff::default();
+        let pauses: Vec<_> = (0..12).map(|_| b.next()).collect();
+        assert_eq!(pauses[0], Duration::from_millis(1));
+        assert_eq!(pauses[1], Duration::from_millis(2));
+        assert_eq!(pauses[9], Duration::from_millis(512));
+        assert_eq!(pauses[10], Duration::from_secs(1));
+        assert_eq!(pauses[11], Duration::from_secs(1));
+        b.reset();
+        assert_eq!(b.next(), Duration::from_millis(1));
     }
 }

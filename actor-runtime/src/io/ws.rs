@@ -68,13 +68,38 @@ impl fmt::Debug for WsConn {
 /// needs, e.g. a hub to register with). Each message from the client becomes `to_msg(message)`,
 /// delivered with the waiting send (a slow actor slows the reading). The client's close stops
 /// the actor with `Normal`; a protocol error with `Error`; the actor's stop closes the socket.
+///
+/// Messages (and frames) larger than [`WS_MAX_MESSAGE`] (1 MiB) close the connection before
+/// they are buffered whole; [`websocket_limited`] sets another limit.
 pub fn websocket<C, A, F>(upgrade: WebSocketUpgrade, make_args: A, to_msg: F) -> Response
 where
     C: Actor,
     A: FnOnce(WsConn) -> C::Args + Send + 'static,
     F: Fn(Message) -> C::Msg + Send + Sync + 'static,
 {
+    websocket_limited::<C, A, F>(upgrade, WS_MAX_MESSAGE, make_args, to_msg)
+}
+
+/// The largest WebSocket message [`websocket`] accepts: 1 MiB.
+pub const WS_MAX_MESSAGE: usize = 1 << 20;
+
+/// As [`websocket`], accepting messages of at most `max_message` bytes. A connection then holds
+/// at most the actor's mailbox capacity × `max_message` in messages not yet handled: size the
+/// actor's mailbox and this limit together.
+pub fn websocket_limited<C, A, F>(
+    upgrade: WebSocketUpgrade,
+    max_message: usize,
+    make_args: A,
+    to_msg: F,
+) -> Response
+where
+    C: Actor,
+    A: FnOnce(WsConn) -> C::Args + Send + 'static,
+    F: Fn(Message) -> C::Msg + Send + Sync + 'static,
+{
     upgrade
+        .max_message_size(max_message)
+        .max_frame_size(max_message)
         .on_upgrade(move |socket| run_websocket::<C, A, F>(socket, make_args, to_msg))
         .into_response()
 }
