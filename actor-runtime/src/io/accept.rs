@@ -46,6 +46,7 @@ pub(crate) async fn accept_next(listener: &TcpListener) -> (TcpStream, SocketAdd
 #[derive(Debug)]
 pub(crate) struct Gate {
     connections: Arc<Semaphore>,
+    #[cfg(feature = "tls")]
     handshakes: Arc<Semaphore>,
     /// Connections closed at once because `max_connections` were open.
     pub(crate) refused_connections: AtomicU64,
@@ -55,8 +56,11 @@ pub(crate) struct Gate {
 
 impl Gate {
     pub(crate) fn new(max_connections: usize, max_handshakes: usize) -> Arc<Gate> {
+        #[cfg(not(feature = "tls"))]
+        let _ = max_handshakes;
         Arc::new(Gate {
             connections: Arc::new(Semaphore::new(max_connections.max(1))),
+            #[cfg(feature = "tls")]
             handshakes: Arc::new(Semaphore::new(max_handshakes.max(1))),
             refused_connections: AtomicU64::new(0),
             refused_handshakes: AtomicU64::new(0),
@@ -74,6 +78,7 @@ impl Gate {
     }
 
     /// A place for one more TLS handshake, held while it runs; `None` (counted) at the cap.
+    #[cfg(feature = "tls")]
     pub(crate) fn handshake(&self, peer: SocketAddr) -> Option<OwnedSemaphorePermit> {
         let permit = self.handshakes.clone().try_acquire_owned().ok();
         if permit.is_none() {
