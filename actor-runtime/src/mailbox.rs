@@ -46,13 +46,18 @@ pub(crate) struct Lanes<M> {
     user: VecDeque<M>,
     /// User messages enqueued since the actor started.
     pushed: u64,
-    /// Signals that act at once: stop, finish, exit signals the actor does not trap.
-    urgent: VecDeque<Signal>,
-    /// Notifications kept in message order: `(messages pushed before it, signal)`.
-    ordered: VecDeque<(u64, Signal)>,
+    /// A lower bound of the messages taken, refreshed when the actor takes a batch: while
+    /// `pushed - seen` is below the capacity a sender need not read the actor's counter (whose
+    /// cache line the actor writes per message).
+    seen: u64,
+    /// Signals, in arrival order, each with its lane: `None` acts at once (stop, finish, an
+    /// exit signal the actor does not trap); `Some(n)` is a notification kept in message
+    /// order, due once `n` messages (those pushed before it) have been taken. One queue for
+    /// both keeps an idle actor small; signals are rare, so scanning it costs nothing.
+    signals: VecDeque<(Option<u64>, Signal)>,
     rx_waker: Option<Waker>,
     /// Senders waiting for capacity, woken one per message taken.
-    waiters: VecDeque<Waker>,
+    waiters: Vec<Waker>,
 }
 
 impl<M> Lanes<M> {
@@ -60,10 +65,10 @@ impl<M> Lanes<M> {
         Lanes {
             user: VecDeque::new(),
             pushed: 0,
-            urgent: VecDeque::new(),
-            ordered: VecDeque::new(),
+            seen: 0,
+            signals: VecDeque::new(),
             rx_waker: None,
-            waiters: VecDeque::new(),
+            waiters: Vec::new(),
         }
     }
 
@@ -73,14 +78,18 @@ impl<M> Lanes<M> {
     }
 
     /// Enqueues `msg` if there is room; returns the receiver's waker to wake outside the lock.
+    /// `consumed` reads the actor's exact count, only when the snapshot says "full".
     pub(crate) fn push(
         &mut self,
         msg: M,
         capacity: usize,
-        consumed: u64,
+        consumed: impl FnOnce() -> u64,
     ) -> Result<Option<Waker>, M> {
-        if self.len(consumed) >= capacity {
-            return Err(msg);
+        if self.len(self.seen) >= capacity {
+            self.seen = consumed();
+            if self.len(self.seen) >= capacity {
+                return Err(msg);
+            }
         }
         self.user.push_back(msg);
         self.pushed += 1;
@@ -88,7 +97,7 @@ impl<M> Lanes<M> {
     }
 
     /// Enqueues a signal in `lane`; signals are never refused. Returns the receiver's waker
-    /// and, for the ordered lane, the stamp of its first entry if this one became it.
+    /// and, for the ordered lane, the stamp of the oldest notification if this one became it.
     pub(crate) fn push_signal(
         &mut self,
         signal: Signal,
@@ -96,12 +105,13 @@ impl<M> Lanes<M> {
     ) -> (Option<Waker>, Option<u64>) {
         let first = match lane {
             SignalLane::Urgent => {
-                self.urgent.push_back(signal);
+                self.signals.push_back((None, signal));
                 None
             }
             SignalLane::Ordered => {
-                self.ordered.push_back((self.pushed, signal));
-                (self.ordered.len() == 1).then_some(self.pushed)
+                let first = self.next_ordered() == u64::MAX;
+                self.signals.push_back((Some(self.pushed), signal));
+                first.then_some(self.pushed)
             }
         };
         (self.rx_waker.take(), first)
@@ -110,37 +120,43 @@ impl<M> Lanes<M> {
     /// The next signal due once `consumed` messages have been taken: urgent ones first, then
     /// the oldest notification if every message queued ahead of it has been taken.
     pub(crate) fn pop_signal(&mut self, consumed: u64) -> Option<Signal> {
-        if let Some(signal) = self.urgent.pop_front() {
-            return Some(signal);
-        }
-        match self.ordered.front() {
-            Some((after, _)) if *after <= consumed => self.ordered.pop_front().map(|(_, s)| s),
-            _ => None,
-        }
+        let at = match self.signals.iter().position(|(stamp, _)| stamp.is_none()) {
+            Some(urgent) => urgent,
+            None => self
+                .signals
+                .iter()
+                .position(|(stamp, _)| stamp.is_some_and(|after| after <= consumed))?,
+        };
+        // Notifications are stamped in order, so the first due one is the oldest.
+        self.signals.remove(at).map(|(_, s)| s)
     }
 
     pub(crate) fn has_urgent(&self) -> bool {
-        !self.urgent.is_empty()
+        self.signals.iter().any(|(stamp, _)| stamp.is_none())
     }
 
     /// The stamp of the oldest notification, `u64::MAX` if there is none.
     pub(crate) fn next_ordered(&self) -> u64 {
-        self.ordered.front().map_or(u64::MAX, |(after, _)| *after)
+        self.signals
+            .iter()
+            .find_map(|(stamp, _)| *stamp)
+            .unwrap_or(u64::MAX)
     }
 
     pub(crate) fn has_signals(&self) -> bool {
-        !self.urgent.is_empty() || !self.ordered.is_empty()
+        !self.signals.is_empty()
     }
 
     /// Removes queued signals for which `cancel` is true (`unlink`, `demonitor`).
     pub(crate) fn cancel_signals(&mut self, cancel: impl Fn(&Signal) -> bool) {
-        self.urgent.retain(|s| !cancel(s));
-        self.ordered.retain(|(_, s)| !cancel(s));
+        self.signals.retain(|(_, s)| !cancel(s));
     }
 
-    /// Hands the actor every queued message. Capacity is released as it takes them.
-    pub(crate) fn take_batch(&mut self, batch: &mut VecDeque<M>) {
+    /// Hands the actor every queued message, `consumed` being its count so far. Capacity is
+    /// released as it takes them.
+    pub(crate) fn take_batch(&mut self, batch: &mut VecDeque<M>, consumed: u64) {
         debug_assert!(batch.is_empty());
+        self.seen = consumed;
         std::mem::swap(batch, &mut self.user);
     }
 
@@ -153,16 +169,16 @@ impl<M> Lanes<M> {
 
     pub(crate) fn park_waiter(&mut self, waker: &Waker) {
         if !self.waiters.iter().any(|w| w.will_wake(waker)) {
-            self.waiters.push_back(waker.clone());
+            self.waiters.push(waker.clone());
         }
     }
 
-    /// One waiting sender, for the room one taken message made.
+    /// One waiting sender (the longest waiting), for the room one taken message made.
     pub(crate) fn take_waiter(&mut self) -> Option<Waker> {
-        self.waiters.pop_front()
+        (!self.waiters.is_empty()).then(|| self.waiters.remove(0))
     }
 
-    pub(crate) fn take_waiters(&mut self) -> VecDeque<Waker> {
+    pub(crate) fn take_waiters(&mut self) -> Vec<Waker> {
         std::mem::take(&mut self.waiters)
     }
 
@@ -171,9 +187,8 @@ impl<M> Lanes<M> {
     }
 
     /// Empties the mailbox at exit; the caller drops the messages outside the lock.
-    pub(crate) fn close(&mut self) -> (VecDeque<M>, VecDeque<Waker>) {
-        self.urgent.clear();
-        self.ordered.clear();
+    pub(crate) fn close(&mut self) -> (VecDeque<M>, Vec<Waker>) {
+        self.signals.clear();
         self.rx_waker = None;
         (
             std::mem::take(&mut self.user),

@@ -4,7 +4,6 @@
 //! stopped, all behind one lock that is only ever held for a few instructions and never across
 //! user code.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
@@ -65,22 +64,26 @@ impl<M> Inner<M> {
 }
 
 /// One actor's shared state. `M` is the actor's message type.
+///
+/// `repr(C)` keeps `consumed`, which the actor writes per message, after the lock and the
+/// mailbox, off the cache line of the lock word that every sender takes.
+#[repr(C)]
 pub(crate) struct ProcessRecord<M> {
     pid: Pid,
     capacity: usize,
+    /// The stamp of the oldest queued notification (`u64::MAX` if none): it is due once
+    /// `consumed` reaches it.
+    ordered_at: AtomicU64,
     /// The actor traps exits: exit signals from links (but its parent's) are notifications.
     traps_exits: bool,
     /// Set while the urgent lane is non-empty: the actor's per-message check is one load.
     urgent: AtomicBool,
-    /// The stamp of the oldest queued notification (`u64::MAX` if none): it is due once
-    /// `consumed` reaches it.
-    ordered_at: AtomicU64,
-    /// Messages the actor has taken since it started. Written only by the actor's task;
-    /// senders compare it with the pushed count to know how full the mailbox is.
-    consumed: AtomicU64,
     /// Set while senders wait for room, so the actor takes the lock to wake one only then.
     waiting: AtomicBool,
     inner: Mutex<Inner<M>>,
+    /// Messages the actor has taken since it started. Written only by the actor's task;
+    /// senders read it when their snapshot says the mailbox is full.
+    consumed: AtomicU64,
 }
 
 impl<M> std::fmt::Debug for ProcessRecord<M> {
@@ -181,7 +184,7 @@ impl<M: Send + 'static> ProcessRecord<M> {
             }
             return Err((msg, SendError::Stopped(reason)));
         }
-        match inner.lanes.push(msg, self.capacity, self.consumed()) {
+        match inner.lanes.push(msg, self.capacity, || self.consumed()) {
             Ok(waker) => {
                 let dormant = inner.dormant.take();
                 drop(inner);
@@ -224,7 +227,7 @@ impl<M: Send + 'static> ProcessRecord<M> {
             stats::undelivered();
             return Poll::Ready(Err(SendError::Stopped(reason)));
         }
-        match inner.lanes.push(m, self.capacity, self.consumed()) {
+        match inner.lanes.push(m, self.capacity, || self.consumed()) {
             Ok(waker) => {
                 let dormant = inner.dormant.take();
                 drop(inner);
@@ -267,7 +270,7 @@ impl<M: Send + 'static> ProcessRecord<M> {
         if let Some(signal) = self.pop_signal(&mut inner, inbox.consumed) {
             return Poll::Ready(Next::Signal(signal));
         }
-        inner.lanes.take_batch(&mut inbox.batch);
+        inner.lanes.take_batch(&mut inbox.batch, inbox.consumed);
         let waiters = if inbox.batch.is_empty() {
             inner.lanes.park_receiver(cx.waker());
             // Empty: every waiting sender has room now (a waker woken for an earlier message
@@ -275,7 +278,7 @@ impl<M: Send + 'static> ProcessRecord<M> {
             self.waiting.store(false, Ordering::Release);
             inner.lanes.take_waiters()
         } else {
-            VecDeque::new()
+            Vec::new()
         };
         drop(inner);
         wake_all(waiters);

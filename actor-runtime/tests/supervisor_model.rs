@@ -1,5 +1,7 @@
 //! Property test: random trees (strategy, restart types) under random sequences of crashes and
-//! normal exits behave exactly like a reference model of OTP's supervisor.
+//! normal exits behave exactly like a reference model of OTP's supervisor. 64 cases in the
+//! suite; set `SUPERVISOR_MODEL_CASES` for a soak (`SUPERVISOR_MODEL_CASES=10000 cargo test
+//! -p actor-runtime --test supervisor_model --release`).
 
 mod common;
 
@@ -138,8 +140,16 @@ async fn run_case(strategy: Strategy, restarts: Vec<Restart>, events: Vec<(usize
     sup.wait_for_exit().await;
 }
 
+/// 64 cases in the suite; `SUPERVISOR_MODEL_CASES=10000` runs a soak.
+fn cases() -> u32 {
+    std::env::var("SUPERVISOR_MODEL_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(64)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn random_crash_sequences_match_the_otp_model(

@@ -12,11 +12,14 @@ use syn::{
 use super::options::ImplOptions;
 use crate::ctxt::Ctxt;
 
-/// Method names `Addr<A>` already has (itself or through common traits): a handler with one of
-/// these names would be shadowed by them.
+/// Method names `Addr<A>` and `Child<A>` already have (themselves or through common traits): a
+/// handler with one of these names would be shadowed by them. Kept in sync with the runtime's
+/// sources by `tests::reserved_names_cover_every_method_of_addr_and_child`.
 const RESERVED: &[&str] = &[
     "pid",
     "addr",
+    "stop_with",
+    "finish",
     "is_alive",
     "exit_reason",
     "wait_for_exit",
@@ -227,16 +230,23 @@ impl SelfTySpan for ItemImpl {
     }
 }
 
+/// The name of one of our attributes, written plainly (`handle`) or through the runtime crate
+/// (`actor_runtime::handle`, `::actor_runtime::handle`); empty for any other attribute.
+fn role_name(path: &syn::Path) -> String {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    match segments.as_slice() {
+        [name] => name.clone(),
+        [krate, name] if krate == "actor_runtime" => name.clone(),
+        _ => String::new(),
+    }
+}
+
 /// Removes our attributes from a method and returns its role; reports bad or repeated ones.
 fn take_roles(cx: &mut Ctxt, attrs: &mut Vec<Attribute>) -> Option<Role> {
     let mut role = None;
     let mut rest = Vec::with_capacity(attrs.len());
     for attr in attrs.drain(..) {
-        let name = attr
-            .path()
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        let name = role_name(attr.path());
         let parsed = match name.as_str() {
             "handle" => parse_handle_kind(cx, &attr).map(Role::Handle),
             "init" => no_args(cx, &attr, "init").then_some(Role::Init),
@@ -692,5 +702,62 @@ fn set_hook(cx: &mut Ctxt, slot: &mut Option<Hook>, f: &ImplItemFn, name: &str, 
             is_async: is_async(f),
             order,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RESERVED;
+
+    /// The public methods declared in `impl ... Name<..> {` blocks of a runtime source file.
+    fn methods_of(file: &str, type_name: &str) -> Vec<String> {
+        let path = format!("{}/../actor-runtime/src/{file}", env!("CARGO_MANIFEST_DIR"));
+        let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let mut methods = Vec::new();
+        let mut inside = false;
+        for line in source.lines() {
+            if line.starts_with("impl")
+                && line.contains(&format!(" {type_name}<"))
+                && !line.contains(" for ")
+            {
+                inside = true;
+            } else if inside && line.starts_with('}') {
+                inside = false;
+            } else if inside {
+                let trimmed = line.trim_start();
+                for prefix in ["pub fn ", "pub async fn "] {
+                    if let Some(rest) = trimmed.strip_prefix(prefix) {
+                        let name: String = rest
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        if !name.starts_with("__") {
+                            methods.push(name);
+                        }
+                    }
+                }
+            }
+        }
+        methods
+    }
+
+    #[test]
+    fn reserved_names_cover_every_method_of_addr_and_child() {
+        let addr = methods_of("addr.rs", "Addr");
+        let child = methods_of("supervisor/child.rs", "Child");
+        assert!(
+            addr.len() >= 10,
+            "found only {addr:?} on Addr: has the file moved?"
+        );
+        assert!(
+            child.len() >= 2,
+            "found only {child:?} on Child: has the file moved?"
+        );
+        for name in addr.iter().chain(&child) {
+            assert!(
+                RESERVED.contains(&name.as_str()),
+                "`{name}` is a method of Addr or Child but not reserved: a handler of that name would be shadowed"
+            );
+        }
     }
 }
