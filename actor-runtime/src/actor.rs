@@ -252,7 +252,7 @@ async fn run<A: Actor>(mut state: A, mut ctx: Ctx<A>) {
                         break exit.reason;
                     }
                 } else if A::TRAPS_EXITS {
-                    state.__on_exit(exit, &mut ctx).await;
+                    state.__on_exit(*exit, &mut ctx).await;
                 } else if !exit.reason.is_normal() {
                     break exit.reason;
                 }
@@ -261,7 +261,7 @@ async fn run<A: Actor>(mut state: A, mut ctx: Ctx<A>) {
                 // The monitor has fired: forget it here, so a long-lived watcher of many
                 // short-lived actors does not keep a record per monitor.
                 ctx.record().remove_monitoring(down.monitor);
-                state.__on_down(down, &mut ctx).await;
+                state.__on_down(*down, &mut ctx).await;
             }
         }
     };

@@ -128,13 +128,13 @@ impl<A: Addressable> Addr<A> {
     /// that traps exits (has an `#[on_exit]` hook) receives it; any other stops with `reason`
     /// unless it is [`ExitReason::Normal`].
     pub fn exit(&self, reason: ExitReason) {
-        self.record().signal(Signal::Exit {
-            exit: Exit {
+        self.record().signal(Signal::exit(
+            Exit {
                 from: Pid::current().unwrap_or(Pid::EXTERNAL),
                 reason,
             },
-            link: false,
-        });
+            false,
+        ));
     }
 
     /// Kills the actor at its next `.await` point: reason [`ExitReason::Killed`], no

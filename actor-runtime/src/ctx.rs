@@ -33,8 +33,6 @@ pub struct Ctx<A: Addressable> {
     addr: Addr<A>,
     /// The batch of messages taken from the mailbox and not yet handled.
     inbox: Inbox<A::Msg>,
-    /// Messages handled since the task last yielded to the scheduler.
-    streak: u32,
     /// A pending stop and the running timers: rare, so boxed to keep idle actors small
     /// (guarded by the "memory per idle" rows of `cargo run -p benches --release`).
     extra: Option<Box<Extra>>,
@@ -57,7 +55,6 @@ impl<A: Addressable> Ctx<A> {
         Ctx {
             addr,
             inbox: Inbox::new(),
-            streak: 0,
             extra: None,
         }
     }
@@ -84,16 +81,16 @@ impl<A: Addressable> Ctx<A> {
 
     pub(crate) async fn next(&mut self) -> Next<A::Msg> {
         poll_fn(|cx| {
-            if self.streak >= YIELD_EVERY {
-                self.streak = 0;
+            if self.inbox.streak >= YIELD_EVERY {
+                self.inbox.streak = 0;
                 cx.waker().wake_by_ref();
                 return std::task::Poll::Pending;
             }
             let next = self.addr.record().poll_next(cx, &mut self.inbox);
             if next.is_ready() {
-                self.streak += 1;
+                self.inbox.streak += 1;
             } else {
-                self.streak = 0;
+                self.inbox.streak = 0;
                 if let Some(reason) = self.extra.as_mut().and_then(|e| e.finish.take()) {
                     return std::task::Poll::Ready(Next::Finished(reason));
                 }
@@ -158,7 +155,7 @@ impl<A: Addressable> Ctx<A> {
         let target = other.process();
         if other.record().add_watcher(monitor, me).is_err() {
             // A monitor set on an actor that has already stopped reports `noproc`, as in Erlang.
-            self.addr.record().signal(Signal::Down(Down {
+            self.addr.record().signal(Signal::down(Down {
                 monitor,
                 pid: other.pid(),
                 reason: ExitReason::NoProc,
@@ -184,13 +181,13 @@ impl<A: Addressable> Ctx<A> {
 
     /// Sends an exit signal to `other` from this actor (see [`Addr::exit`]).
     pub fn exit<B: Addressable>(&mut self, other: &Addr<B>, reason: ExitReason) {
-        other.record().signal(Signal::Exit {
-            exit: Exit {
+        other.record().signal(Signal::exit(
+            Exit {
                 from: self.pid(),
                 reason,
             },
-            link: false,
-        });
+            false,
+        ));
     }
 
     /// Creates a topic owned by this actor, keeping the last `buffer` events for late
@@ -269,22 +266,22 @@ pub(crate) fn link_processes(a: &Arc<dyn Process>, b: &Arc<dyn Process>) {
                 // `a` stopped meanwhile; its exit already ran, so tell `b` ourselves.
                 b.remove_link(a.pid());
                 if let Some(reason) = a.exit_reason() {
-                    b.signal(Signal::Exit {
-                        exit: Exit {
+                    b.signal(Signal::exit(
+                        Exit {
                             from: a.pid(),
                             reason,
                         },
-                        link: true,
-                    });
+                        true,
+                    ));
                 }
             }
         }
-        Err(_) => a.signal(Signal::Exit {
-            exit: Exit {
+        Err(_) => a.signal(Signal::exit(
+            Exit {
                 from: b.pid(),
                 reason: ExitReason::NoProc,
             },
-            link: true,
-        }),
+            true,
+        )),
     }
 }
