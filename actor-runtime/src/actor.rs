@@ -186,7 +186,7 @@ pub(crate) async fn start<A: Actor>(
         link_processes(parent, &child);
     }
     guard.0 = None;
-    cell.set_dormant(Box::new(Starter {
+    cell.set_dormant(Box::new(DormantActor {
         state,
         ctx,
         runtime,
@@ -211,16 +211,16 @@ impl<M: Send + 'static> Drop for StartGuard<M> {
 }
 
 /// A started actor waiting for its first message (see `Dormant`).
-struct Starter<A: Actor> {
+struct DormantActor<A: Actor> {
     state: A,
     ctx: Ctx<A>,
     /// The runtime that spawned the actor, so a sender outside it can still start it.
     runtime: tokio::runtime::Handle,
 }
 
-impl<A: Actor> Dormant for Starter<A> {
+impl<A: Actor> Dormant for DormantActor<A> {
     fn start(self: Box<Self>) -> tokio::task::AbortHandle {
-        let Starter {
+        let DormantActor {
             state,
             ctx,
             runtime,
@@ -247,10 +247,10 @@ async fn run<A: Actor>(mut state: A, mut ctx: Ctx<A>) {
             Next::Signal(Signal::Finish(reason)) => ctx.finish_with(reason),
             Next::Signal(Signal::Exit { exit, .. }) => {
                 if A::TRAPS_EXITS && Some(exit.from) == ctx.parent() {
-                    // The parent is gone (or asks us to go): trapping does not apply.
-                    if !exit.reason.is_normal() {
-                        break exit.reason;
-                    }
+                    // The parent is gone (or asks us to go): trapping does not apply, and, as
+                    // for an OTP gen_server, even a normal exit of the parent ends the child
+                    // (a supervisor or pool started by an actor must not outlive it).
+                    break exit.reason;
                 } else if A::TRAPS_EXITS {
                     state.__on_exit(*exit, &mut ctx).await;
                 } else if !exit.reason.is_normal() {

@@ -1,4 +1,4 @@
-//! Applications: named supervision trees that a [`Node`] starts in dependency order, watches,
+//! Applications: named supervision trees that a [`AppController`] starts in dependency order, watches,
 //! and stops in reverse order on SIGINT/SIGTERM.
 
 use std::fmt;
@@ -113,13 +113,13 @@ impl fmt::Display for AppError {
 
 impl std::error::Error for AppError {}
 
-/// Why [`Node::run`] returned.
+/// Why [`AppController::run`] returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum NodeExit {
+pub enum ControllerExit {
     /// SIGINT or SIGTERM (or Ctrl-C) arrived; the text names it.
     Signal(&'static str),
-    /// The future given to [`Node::run_until`] completed.
+    /// The future given to [`AppController::run_until`] completed.
     Requested,
     /// An application whose mode stops the node exited.
     AppExited {
@@ -138,7 +138,7 @@ struct Running {
 
 /// Runs applications: starts them in dependency order, stops the node when a permanent one
 /// exits, and stops every application, last started first, when asked or signalled.
-pub struct Node {
+pub struct AppController {
     running: Mutex<Vec<Running>>,
     exits: mpsc::UnboundedSender<(&'static str, ExitReason)>,
     exit_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<(&'static str, ExitReason)>>,
@@ -147,25 +147,27 @@ pub struct Node {
     stop_requested: tokio::sync::Notify,
 }
 
-impl fmt::Debug for Node {
+impl fmt::Debug for AppController {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let apps: Vec<&'static str> = self.lock().iter().map(|r| r.name).collect();
-        f.debug_struct("Node").field("apps", &apps).finish()
+        f.debug_struct("AppController")
+            .field("apps", &apps)
+            .finish()
     }
 }
 
-impl Default for Node {
+impl Default for AppController {
     fn default() -> Self {
-        Node::new()
+        AppController::new()
     }
 }
 
-impl Node {
+impl AppController {
     /// A node with no applications.
     #[must_use]
     pub fn new() -> Self {
         let (exits, exit_rx) = mpsc::unbounded_channel();
-        Node {
+        AppController {
             running: Mutex::new(Vec::new()),
             exits,
             exit_rx: tokio::sync::Mutex::new(exit_rx),
@@ -251,20 +253,20 @@ impl Node {
     ///
     /// The signal handlers are installed when `run` is called, before the returned future is
     /// first polled: from then on these signals no longer terminate the process abruptly.
-    pub fn run(&self) -> impl Future<Output = NodeExit> + '_ {
+    pub fn run(&self) -> impl Future<Output = ControllerExit> + '_ {
         let signal = ShutdownSignal::install();
         async move { self.run_until(signal.recv()).await }
     }
 
-    /// As [`Node::run`], but `stop` (rather than a signal) asks the node to stop.
-    pub async fn run_until<F: Future<Output = NodeExit>>(&self, stop: F) -> NodeExit {
+    /// As [`AppController::run`], but `stop` (rather than a signal) asks the node to stop.
+    pub async fn run_until<F: Future<Output = ControllerExit>>(&self, stop: F) -> ControllerExit {
         let mut exits = self.exit_rx.lock().await;
         let exit = {
             tokio::pin!(stop);
             loop {
                 tokio::select! {
                     exit = &mut stop => break exit,
-                    () = self.stop_requested.notified() => break NodeExit::Requested,
+                    () = self.stop_requested.notified() => break ControllerExit::Requested,
                     Some((app, reason)) = exits.recv() => {
                         if let Some(exit) = self.app_exited(app, reason) {
                             break exit;
@@ -279,7 +281,7 @@ impl Node {
     }
 
     /// Records an application's exit; `Some` if it stops the node.
-    fn app_exited(&self, app: &'static str, reason: ExitReason) -> Option<NodeExit> {
+    fn app_exited(&self, app: &'static str, reason: ExitReason) -> Option<ControllerExit> {
         let mode = {
             let mut running = self.lock();
             let at = running.iter().position(|r| r.name == app)?;
@@ -292,7 +294,7 @@ impl Node {
         };
         if stops_node {
             tracing::error!(app, %reason, "application exited; stopping the node");
-            Some(NodeExit::AppExited { app, reason })
+            Some(ControllerExit::AppExited { app, reason })
         } else {
             tracing::info!(app, %reason, "application exited");
             None
@@ -302,7 +304,7 @@ impl Node {
     /// Stops every application, last started first, each tree stopping its children in
     /// reverse order within their shutdown times.
     ///
-    /// A [`Node::run`] in progress then returns [`NodeExit::Requested`]; applications can no
+    /// A [`AppController::run`] in progress then returns [`ControllerExit::Requested`]; applications can no
     /// longer be started.
     pub async fn stop(&self) {
         {
@@ -353,21 +355,21 @@ impl ShutdownSignal {
         }
     }
 
-    async fn recv(self) -> NodeExit {
+    async fn recv(self) -> ControllerExit {
         #[cfg(unix)]
         {
             let Some((mut term, mut int)) = self.listeners else {
                 return std::future::pending().await;
             };
             tokio::select! {
-                _ = term.recv() => NodeExit::Signal("SIGTERM"),
-                _ = int.recv() => NodeExit::Signal("SIGINT"),
+                _ = term.recv() => ControllerExit::Signal("SIGTERM"),
+                _ = int.recv() => ControllerExit::Signal("SIGINT"),
             }
         }
         #[cfg(not(unix))]
         {
             match tokio::signal::ctrl_c().await {
-                Ok(()) => NodeExit::Signal("Ctrl-C"),
+                Ok(()) => ControllerExit::Signal("Ctrl-C"),
                 Err(_) => std::future::pending().await,
             }
         }

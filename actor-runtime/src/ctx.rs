@@ -100,8 +100,9 @@ impl<A: Addressable> Ctx<A> {
         .await
     }
 
-    /// The actor this one was started linked to by `spawn_link` or a supervisor, if any. Its
-    /// exit signal stops this actor even if it traps exits, as for a supervised OTP process.
+    /// The actor this one was started linked to by `spawn_link`, a supervisor or
+    /// `Pool::start_link`, if any. Its exit signal, whatever the reason, stops this actor even
+    /// if it traps exits, as for a supervised OTP process.
     pub fn parent(&self) -> Option<Pid> {
         self.addr.record().parent()
     }

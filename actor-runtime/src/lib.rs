@@ -86,7 +86,7 @@ pub mod io;
 pub use actor::{Actor, DEFAULT_MAILBOX, spawn};
 pub use actor_macros::{actor, handle, init, on_down, on_exit, supervisor, terminate};
 pub use addr::{Addr, Addressable, Rejected};
-pub use application::{App, AppError, AppMode, Node, NodeExit};
+pub use application::{App, AppController, AppError, AppMode, ControllerExit};
 pub use call::{Call, CallFuture, DEFAULT_CALL_TIMEOUT, ReplyTo};
 pub use ctx::{Ctx, HandlesDown};
 pub use error::{CallError, SendError, SpawnError};

@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use crate::actor::{Actor, start};
 use crate::addr::Addr;
+use crate::ctx::Ctx;
 use crate::error::{SendError, SpawnError};
 use crate::exit::ExitReason;
+use crate::process::Process;
 use crate::record::ProcessRecord;
 use crate::stats;
 use crate::supervisor::{
@@ -156,6 +158,30 @@ where
     /// # Errors
     /// A worker failed to start (the workers already started are stopped).
     pub async fn start(size: usize, args: W::Args) -> Result<Self, SpawnError<SupervisorError>> {
+        Self::start_under(size, args, None).await
+    }
+
+    /// As [`Pool::start`], from an actor, linked to it as its parent: if the actor stops, the
+    /// pool stops; if the pool's supervisor gives up (its workers crash more often than its
+    /// intensity allows), the actor receives its exit signal (reason `Shutdown`): it stops too,
+    /// or its `#[on_exit]` hook hears of it. A pool is never silently dead.
+    ///
+    /// # Errors
+    /// As [`Pool::start`].
+    pub async fn start_link<A: Actor>(
+        ctx: &mut Ctx<A>,
+        size: usize,
+        args: W::Args,
+    ) -> Result<Self, SpawnError<SupervisorError>> {
+        let parent = ctx.process_arc();
+        Self::start_under(size, args, Some(&parent)).await
+    }
+
+    async fn start_under(
+        size: usize,
+        args: W::Args,
+        parent: Option<&Arc<dyn Process>>,
+    ) -> Result<Self, SpawnError<SupervisorError>> {
         let intensity = u32::try_from(size).unwrap_or(u32::MAX).max(5);
         let spec = SupervisorSpec::new(
             Strategy::SimpleOneForOne,
@@ -163,7 +189,7 @@ where
             SupervisorSpec::DEFAULT_PERIOD,
             Vec::new(),
         );
-        let supervisor = start::<Supervisor>(spec, None).await?;
+        let supervisor = start::<Supervisor>(spec, parent).await?;
         let workers = Arc::new(Workers {
             slots: RwLock::new(Vec::new()),
             next: AtomicUsize::new(0),

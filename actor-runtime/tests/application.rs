@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use actor_runtime::prelude::*;
-use actor_runtime::{App, AppError, AppMode, Node, NodeExit};
+use actor_runtime::{App, AppController, AppError, AppMode, ControllerExit};
 use common::supervision::{Journal, Worker};
 
 #[supervisor(one_for_one)]
@@ -23,7 +23,7 @@ struct Web {
 #[tokio::test]
 async fn applications_start_after_their_dependencies_and_stop_in_reverse_order() {
     let journal = Journal::named("apps-order");
-    let node = Node::new();
+    let node = AppController::new();
     assert_eq!(
         node.start(App::<Web>::new("web").after("db")).await.err(),
         Some(AppError::MissingDependency {
@@ -43,8 +43,8 @@ async fn applications_start_after_their_dependencies_and_stop_in_reverse_order()
     );
     assert_eq!(node.applications(), vec!["db", "web"]);
 
-    let exit = node.run_until(async { NodeExit::Requested }).await;
-    assert_eq!(exit, NodeExit::Requested);
+    let exit = node.run_until(async { ControllerExit::Requested }).await;
+    assert_eq!(exit, ControllerExit::Requested);
     assert_eq!(
         journal.take(),
         vec![
@@ -79,7 +79,7 @@ async fn exhaust(tree: &Fragile) {
 
 #[tokio::test]
 async fn permanent_application_exit_stops_the_node() {
-    let node = Node::new();
+    let node = AppController::new();
     let steady = node
         .start(App::<Steady>::new("steady"))
         .await
@@ -92,7 +92,7 @@ async fn permanent_application_exit_stops_the_node() {
     let exit = node.run_until(std::future::pending()).await;
     assert_eq!(
         exit,
-        NodeExit::AppExited {
+        ControllerExit::AppExited {
             app: "fragile",
             reason: ExitReason::Shutdown
         }
@@ -105,7 +105,7 @@ async fn permanent_application_exit_stops_the_node() {
 
 #[tokio::test(start_paused = true)]
 async fn transient_application_normal_exit_leaves_the_node_running() {
-    let node = Node::new();
+    let node = AppController::new();
     let steady = node
         .start(App::<Steady>::new("steady"))
         .await
@@ -118,12 +118,12 @@ async fn transient_application_normal_exit_leaves_the_node_running() {
     let exit = node
         .run_until(async {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            NodeExit::Requested
+            ControllerExit::Requested
         })
         .await;
     assert_eq!(
         exit,
-        NodeExit::Requested,
+        ControllerExit::Requested,
         "the normal exit did not stop the node"
     );
     assert!(
@@ -134,19 +134,22 @@ async fn transient_application_normal_exit_leaves_the_node_running() {
 
 #[tokio::test]
 async fn transient_application_abnormal_exit_stops_the_node() {
-    let node = Node::new();
+    let node = AppController::new();
     let fragile = node
         .start(App::<Fragile>::new("fragile").mode(AppMode::Transient))
         .await
         .expect("start");
     exhaust(&fragile).await;
     let exit = node.run_until(std::future::pending()).await;
-    assert!(matches!(exit, NodeExit::AppExited { app: "fragile", .. }));
+    assert!(matches!(
+        exit,
+        ControllerExit::AppExited { app: "fragile", .. }
+    ));
 }
 
 #[tokio::test(start_paused = true)]
 async fn temporary_application_exit_is_only_reported() {
-    let node = Node::new();
+    let node = AppController::new();
     node.start(App::<Steady>::new("steady"))
         .await
         .expect("start");
@@ -158,15 +161,15 @@ async fn temporary_application_exit_is_only_reported() {
     let exit = node
         .run_until(async {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            NodeExit::Requested
+            ControllerExit::Requested
         })
         .await;
-    assert_eq!(exit, NodeExit::Requested);
+    assert_eq!(exit, ControllerExit::Requested);
 }
 
 #[tokio::test]
 async fn stop_from_another_task_ends_run() {
-    let node = std::sync::Arc::new(Node::new());
+    let node = std::sync::Arc::new(AppController::new());
     node.start(App::<Steady>::new("steady"))
         .await
         .expect("start");
@@ -176,7 +179,7 @@ async fn stop_from_another_task_ends_run() {
     };
     let exit = node.run_until(std::future::pending()).await;
     stopper.await.expect("stopper");
-    assert_eq!(exit, NodeExit::Requested);
+    assert_eq!(exit, ControllerExit::Requested);
     assert_eq!(
         node.start(App::<Steady>::new("late")).await.err(),
         Some(AppError::Stopping)

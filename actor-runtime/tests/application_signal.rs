@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 
 use actor_runtime::prelude::*;
-use actor_runtime::{App, Node, NodeExit};
+use actor_runtime::{App, AppController, ControllerExit};
 
 /// Stands for durable storage.
 static DISK: Mutex<Vec<u32>> = Mutex::new(Vec::new());
@@ -45,7 +45,7 @@ struct Books {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_the_node_gracefully_and_keeps_acknowledged_work() {
-    let node = Node::new();
+    let node = AppController::new();
     let books = node.start(App::<Books>::new("books")).await.expect("start");
     // The handlers are installed here, so the signal below cannot kill the test process.
     let run = node.run();
@@ -64,7 +64,7 @@ async fn sigterm_stops_the_node_gracefully_and_keeps_acknowledged_work() {
         acknowledged
     };
     let (exit, acknowledged) = tokio::join!(run, work);
-    assert_eq!(exit, NodeExit::Signal("SIGTERM"));
+    assert_eq!(exit, ControllerExit::Signal("SIGTERM"));
     assert_eq!(*DISK.lock().expect("disk"), acknowledged);
     assert_eq!(acknowledged.len(), 100);
 }

@@ -254,3 +254,76 @@ async fn stopping_a_pool_stops_its_workers_concurrently() {
         assert_eq!(w.exit_reason(), Some(ExitReason::Killed));
     }
 }
+
+/// Starts a pool linked to itself and records the exit signals it traps.
+#[actor]
+struct PoolOwner {
+    pool: Option<Pool<Worker>>,
+    exits: Vec<ExitReason>,
+}
+
+#[actor]
+impl PoolOwner {
+    #[init]
+    async fn init(ledger: Ledger, ctx: &mut Ctx<Self>) -> Self {
+        let pool = Pool::start_link(ctx, 2, ledger).await.expect("pool");
+        PoolOwner {
+            pool: Some(pool),
+            exits: Vec::new(),
+        }
+    }
+
+    #[handle(call)]
+    fn pool(&self) -> Option<Pool<Worker>> {
+        self.pool.clone()
+    }
+
+    #[handle(call)]
+    fn exits(&self) -> Vec<ExitReason> {
+        self.exits.clone()
+    }
+
+    #[on_exit]
+    fn exited(&mut self, exit: Exit) {
+        self.exits.push(exit.reason);
+    }
+}
+
+#[tokio::test]
+async fn a_pool_whose_supervisor_gives_up_tells_the_actor_that_started_it() {
+    let owner = PoolOwner::spawn(Ledger::default()).await.expect("owner");
+    let pool = owner.pool().await.expect("owner").expect("pool");
+    let sup = Pool::supervisor(&pool).clone();
+    // Intensity max(5, 2) = 5 restarts per 5 s: the sixth crash makes the supervisor give up.
+    while sup.is_alive() {
+        for w in Pool::workers(&pool) {
+            if let Some(addr) = w.addr() {
+                let _ = addr.crash();
+                addr.wait_for_exit().await;
+            }
+        }
+    }
+    assert_eq!(sup.wait_for_exit().await, ExitReason::Shutdown);
+    while owner.exits().await.expect("owner").is_empty() {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(owner.exits().await, Ok(vec![ExitReason::Shutdown]));
+}
+
+#[tokio::test]
+async fn a_pool_started_from_an_actor_stops_with_it() {
+    let owner = PoolOwner::spawn(Ledger::default()).await.expect("owner");
+    let pool = owner.pool().await.expect("owner").expect("pool");
+    let sup = Pool::supervisor(&pool).clone();
+    owner.stop_with(ExitReason::error("owner failed"));
+    owner.wait_for_exit().await;
+    assert_eq!(sup.wait_for_exit().await, ExitReason::error("owner failed"));
+
+    // Also when the owner finishes normally: the pool does not outlive it.
+    let owner = PoolOwner::spawn(Ledger::default()).await.expect("owner");
+    let pool = owner.pool().await.expect("owner").expect("pool");
+    let sup = Pool::supervisor(&pool).clone();
+    owner.stop();
+    assert_eq!(sup.wait_for_exit().await, ExitReason::Normal);
+    assert!(Pool::workers(&pool).iter().all(|w| w.addr().is_none()));
+}
