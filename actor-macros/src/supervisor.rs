@@ -15,7 +15,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         Ok(item) => item,
         Err(_) => {
             let e = syn::Error::new(
-                proc_macro2::Span::call_site(),
+                item_keyword_span(&item),
                 "`#[supervisor]` goes on a struct whose fields are its children",
             )
             .to_compile_error();
@@ -25,4 +25,23 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut cx = Ctxt::default();
     let model = model::Supervisor::from_syn(&mut cx, attr, item);
     expand::supervisor(cx, &model)
+}
+
+/// The span of the keyword that says what the item is (`enum`, `fn`, ...), so the error points
+/// at what is wrong rather than at the attribute.
+fn item_keyword_span(item: &TokenStream) -> proc_macro2::Span {
+    const KEYWORDS: [&str; 8] = [
+        "enum", "fn", "union", "trait", "impl", "type", "mod", "const",
+    ];
+    item.clone()
+        .into_iter()
+        .find_map(|tree| match tree {
+            proc_macro2::TokenTree::Ident(ident)
+                if KEYWORDS.contains(&ident.to_string().as_str()) =>
+            {
+                Some(ident.span())
+            }
+            _ => None,
+        })
+        .unwrap_or_else(proc_macro2::Span::call_site)
 }

@@ -3,6 +3,7 @@
 //! expansion still covers everything valid (one mistake, one error).
 
 use proc_macro2::Span;
+use quote::ToTokens;
 use syn::visit::Visit;
 use syn::{
     Attribute, FnArg, GenericArgument, Ident, ImplItem, ImplItemFn, ItemImpl, Pat, PathArguments,
@@ -683,7 +684,21 @@ fn set_hook(cx: &mut Ctxt, slot: &mut Option<Hook>, f: &ImplItemFn, name: &str, 
     let mut order = Vec::new();
     for input in &f.sig.inputs {
         let FnArg::Typed(pt) = input else { continue };
-        order.push(!is_ctx(&pt.ty));
+        let value_arg = !is_ctx(&pt.ty);
+        order.push(value_arg);
+        if value_arg && !hook_value_matches(&pt.ty, value) {
+            let found = pt
+                .ty
+                .to_token_stream()
+                .to_string()
+                .replace(" <", "<")
+                .replace("& ", "&");
+            cx.error_spanned_by(
+                &pt.ty,
+                format!("`#[{name}]` receives `{value}`, not `{found}`: write `{value}` here"),
+            );
+            ok = false;
+        }
     }
     if order.iter().filter(|v| **v).count() != 1 {
         cx.error_spanned_by(&f.sig.inputs, format!("expected {shape}"));
@@ -702,6 +717,21 @@ fn set_hook(cx: &mut Ctxt, slot: &mut Option<Hook>, f: &ImplItemFn, name: &str, 
             is_async: is_async(f),
             order,
         });
+    }
+}
+
+/// Whether `ty` is spelled as the hook's value type: `Exit`, `Down` (any path ending so) or
+/// `&ExitReason`.
+fn hook_value_matches(ty: &Type, value: &str) -> bool {
+    fn ends_with(ty: &Type, ident: &str) -> bool {
+        matches!(ty, Type::Path(p) if p.qself.is_none()
+            && p.path.segments.last().is_some_and(|s| s.ident == ident && s.arguments.is_none()))
+    }
+    match value.strip_prefix('&') {
+        Some(inner) => {
+            matches!(ty, Type::Reference(r) if r.mutability.is_none() && ends_with(&r.elem, inner))
+        }
+        None => ends_with(ty, value),
     }
 }
 

@@ -62,10 +62,29 @@ impl StructOptions {
                             cx.error_spanned_by(n, "mailbox capacity must be at least 1");
                         }
                     }
+                    if let Expr::Lit(ExprLit { lit, .. }) = &expr {
+                        if !matches!(lit, Lit::Int(_)) {
+                            cx.error_spanned_by(
+                                lit,
+                                "`mailbox` is a number of messages, e.g. `mailbox = 1024`",
+                            );
+                            return Ok(());
+                        }
+                    }
                     set_once(cx, &mut opts.mailbox, expr, &meta, "mailbox");
                 }
                 "name" => {
-                    let lit: LitStr = meta.value()?.parse()?;
+                    let expr: Expr = meta.value()?.parse()?;
+                    let Expr::Lit(ExprLit {
+                        lit: Lit::Str(lit), ..
+                    }) = expr
+                    else {
+                        cx.error_spanned_by(
+                            &expr,
+                            "`name` is the registered name as a string literal, e.g. `name = \"storage\"`",
+                        );
+                        return Ok(());
+                    };
                     if lit.value().is_empty() {
                         cx.error_spanned_by(&lit, "actor name must not be empty");
                     }

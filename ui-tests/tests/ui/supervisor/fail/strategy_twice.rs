@@ -1,0 +1,19 @@
+use actor_runtime::prelude::*;
+
+#[actor]
+struct Worker;
+
+#[actor]
+impl Worker {
+    #[init]
+    fn init() -> Self {
+        Worker
+    }
+}
+
+#[supervisor(one_for_one, rest_for_one)]
+struct Tree {
+    worker: Child<Worker>,
+}
+
+fn main() {}
