@@ -6,7 +6,9 @@ use actor_runtime::io::http::axum::extract::{State, WebSocketUpgrade};
 use actor_runtime::io::http::axum::response::Response;
 use actor_runtime::io::http::axum::routing::get;
 use actor_runtime::io::http::serve;
-use actor_runtime::io::ws::{SseConn, WsConn, WsMessage, sse, websocket, websocket_limited};
+use actor_runtime::io::ws::{
+    SseConn, WsConn, WsLimits, WsMessage, sse, websocket, websocket_limited,
+};
 use actor_runtime::prelude::*;
 use futures_util::{SinkExt, StreamExt};
 
@@ -128,9 +130,15 @@ async fn ws_route(upgrade: WebSocketUpgrade, State(hub): State<Addr<Hub>>) -> Re
 }
 
 async fn small_ws_route(upgrade: WebSocketUpgrade, State(hub): State<Addr<Hub>>) -> Response {
+    let limits = WsLimits {
+        max_message: 64 << 10,
+        ping_every: std::time::Duration::from_millis(100),
+        silence_limit: std::time::Duration::from_secs(1),
+        ..WsLimits::default()
+    };
     websocket_limited::<Socket, _, _>(
         upgrade,
-        64 << 10,
+        limits,
         move |conn| (conn, hub),
         |message| SocketMsg::Incoming { message },
     )
@@ -239,4 +247,41 @@ async fn a_message_over_the_limit_closes_the_socket_before_it_is_buffered_whole(
         .expect("send");
     let echo = good.next().await.expect("message").expect("frame");
     assert_eq!(echo.into_text().expect("text").as_str(), "echo: hi");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_goes_silent_is_closed_and_one_that_answers_pings_stays() {
+    let (hub, server) = start().await;
+    let url = format!("ws://{}/small", server.local_addr());
+    // Never reads, so never answers the server's pings.
+    let (_silent, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .expect("connect");
+    // Reads (and so answers pings) for longer than the silence limit.
+    let (mut lively, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .expect("connect");
+    wait_connections(&hub, 2).await;
+    while hub.ended().await.expect("hub").is_empty() {
+        // Each read also answers the pings that arrived.
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(20), lively.next()).await;
+    }
+    let ended = hub.ended().await.expect("hub");
+    assert!(
+        matches!(&ended[..], [ExitReason::Error(e)] if e.contains("silent")),
+        "{ended:?}"
+    );
+    lively
+        .send(tokio_tungstenite::tungstenite::Message::text("still here"))
+        .await
+        .expect("send");
+    loop {
+        let message = lively.next().await.expect("open").expect("frame");
+        if let Ok(text) = message.into_text() {
+            if text.as_str() == "echo: still here" {
+                break;
+            }
+        }
+    }
+    assert_eq!(hub.connections().await, Ok(1));
 }

@@ -7,7 +7,9 @@
 
 use std::convert::Infallible;
 use std::fmt;
+use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -69,26 +71,53 @@ impl fmt::Debug for WsConn {
 /// delivered with the waiting send (a slow actor slows the reading). The client's close stops
 /// the actor with `Normal`; a protocol error with `Error`; the actor's stop closes the socket.
 ///
-/// Messages (and frames) larger than [`WS_MAX_MESSAGE`] (1 MiB) close the connection before
-/// they are buffered whole; [`websocket_limited`] sets another limit.
+/// The limits are [`WsLimits::default`]: messages over 1 MiB close the connection before they
+/// are buffered whole, the server pings every 20 s and closes a connection silent for 60 s (no
+/// message, no pong), and a client that does not take a frame within 30 s is disconnected;
+/// [`websocket_limited`] sets others.
 pub fn websocket<C, A, F>(upgrade: WebSocketUpgrade, make_args: A, to_msg: F) -> Response
 where
     C: Actor,
     A: FnOnce(WsConn) -> C::Args + Send + 'static,
     F: Fn(Message) -> C::Msg + Send + Sync + 'static,
 {
-    websocket_limited::<C, A, F>(upgrade, WS_MAX_MESSAGE, make_args, to_msg)
+    websocket_limited::<C, A, F>(upgrade, WsLimits::default(), make_args, to_msg)
 }
 
-/// The largest WebSocket message [`websocket`] accepts: 1 MiB.
-pub const WS_MAX_MESSAGE: usize = 1 << 20;
+/// What one WebSocket connection may make the server hold, and for how long.
+///
+/// A connection holds at most the actor's mailbox capacity × `max_message` in messages not yet
+/// handled, plus 64 queued outgoing messages: size the actor's mailbox and `max_message`
+/// together.
+#[derive(Clone, Copy, Debug)]
+pub struct WsLimits {
+    /// The largest message (and frame) accepted; larger ones close the connection.
+    pub max_message: usize,
+    /// The server pings the client this often.
+    pub ping_every: Duration,
+    /// A connection from which nothing (no message, no pong) arrives for this long is closed:
+    /// a stalled or vanished client cannot hold it.
+    pub silence_limit: Duration,
+    /// A client that does not take a frame within this long is disconnected.
+    pub write_timeout: Duration,
+}
 
-/// As [`websocket`], accepting messages of at most `max_message` bytes. A connection then holds
-/// at most the actor's mailbox capacity × `max_message` in messages not yet handled: size the
-/// actor's mailbox and this limit together.
+impl Default for WsLimits {
+    /// 1 MiB messages, a ping every 20 s, 60 s of silence, 30 s to take a frame.
+    fn default() -> Self {
+        WsLimits {
+            max_message: 1 << 20,
+            ping_every: Duration::from_secs(20),
+            silence_limit: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// As [`websocket`], within `limits`.
 pub fn websocket_limited<C, A, F>(
     upgrade: WebSocketUpgrade,
-    max_message: usize,
+    limits: WsLimits,
     make_args: A,
     to_msg: F,
 ) -> Response
@@ -98,13 +127,13 @@ where
     F: Fn(Message) -> C::Msg + Send + Sync + 'static,
 {
     upgrade
-        .max_message_size(max_message)
-        .max_frame_size(max_message)
-        .on_upgrade(move |socket| run_websocket::<C, A, F>(socket, make_args, to_msg))
+        .max_message_size(limits.max_message)
+        .max_frame_size(limits.max_message)
+        .on_upgrade(move |socket| run_websocket::<C, A, F>(socket, limits, make_args, to_msg))
         .into_response()
 }
 
-async fn run_websocket<C, A, F>(socket: WebSocket, make_args: A, to_msg: F)
+async fn run_websocket<C, A, F>(socket: WebSocket, limits: WsLimits, make_args: A, to_msg: F)
 where
     C: Actor,
     A: FnOnce(WsConn) -> C::Args + Send + 'static,
@@ -121,12 +150,29 @@ where
         }
     };
     let (actor_gone, mut gone) = tokio::sync::oneshot::channel::<()>();
+    let write_timeout = limits.write_timeout;
     let writer = tokio::spawn(async move {
+        // A client that does not take a frame in time loses the connection.
+        let send = async |sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+                          message: Message|
+               -> bool {
+            matches!(
+                tokio::time::timeout(write_timeout, sink.send(message)).await,
+                Ok(Ok(()))
+            )
+        };
+        let mut pings = tokio::time::interval(limits.ping_every);
+        pings.tick().await;
         loop {
             tokio::select! {
                 message = outgoing.recv() => {
                     let Some(message) = message else { break };
-                    if sink.send(message).await.is_err() {
+                    if !send(&mut sink, message).await {
+                        return;
+                    }
+                }
+                _ = pings.tick() => {
+                    if !send(&mut sink, Message::Ping(Bytes::new())).await {
                         return;
                     }
                 }
@@ -134,7 +180,7 @@ where
                     // The actor stopped: send what it queued, then close.
                     outgoing.close();
                     while let Some(message) = outgoing.recv().await {
-                        if sink.send(message).await.is_err() {
+                        if !send(&mut sink, message).await {
                             return;
                         }
                     }
@@ -142,12 +188,20 @@ where
                 }
             }
         }
-        let _ = sink.send(Message::Close(None)).await;
+        let _ = send(&mut sink, Message::Close(None)).await;
     });
+    let mut writer = writer;
     let reason = loop {
         let next = tokio::select! {
-            next = stream.next() => next,
+            next = tokio::time::timeout(limits.silence_limit, stream.next()) => match next {
+                Ok(next) => next,
+                Err(_) => break Some(ExitReason::error(format!(
+                    "websocket silent for {:?}: no message, no pong",
+                    limits.silence_limit
+                ))),
+            },
             _ = addr.wait_for_exit() => break None,
+            _ = &mut writer => break Some(ExitReason::error("websocket write failed or timed out")),
         };
         match next {
             Some(Ok(Message::Close(_))) | None => break Some(ExitReason::Normal),
@@ -167,7 +221,9 @@ where
     }
     addr.wait_for_exit().await;
     let _ = actor_gone.send(());
-    let mut writer = writer;
+    if writer.is_finished() {
+        return;
+    }
     if tokio::time::timeout(std::time::Duration::from_secs(5), &mut writer)
         .await
         .is_err()
