@@ -1,5 +1,6 @@
 //! Property test: random trees (strategy, restart types) under random sequences of crashes and
-//! normal exits behave exactly like a reference model of OTP's supervisor. 64 cases in the
+//! normal exits behave exactly like a reference model of OTP's supervisor, and every child's
+//! last message to a witness arrives before the witness's `Down` for it. 64 cases in the
 //! suite; set `SUPERVISOR_MODEL_CASES` for a soak (`SUPERVISOR_MODEL_CASES=10000 cargo test
 //! -p actor-runtime --test supervisor_model --release`).
 
@@ -8,7 +9,7 @@ mod common;
 use actor_runtime::__private::{ChildSpec, actor_child};
 use actor_runtime::prelude::*;
 use actor_runtime::{Restart, Strategy, Supervisor, SupervisorSpec};
-use common::supervision::{Journal, Worker};
+use common::supervision::{Journal, Witness, Worker};
 use proptest::prelude::*;
 
 const NAMES: [&str; 5] = ["c0", "c1", "c2", "c3", "c4"];
@@ -98,6 +99,21 @@ async fn run_case(strategy: Strategy, restarts: Vec<Restart>, events: Vec<(usize
         .collect();
     let spec = SupervisorSpec::new(strategy, 1000, std::time::Duration::from_secs(60), specs);
     let sup = Supervisor::spawn(spec).await.expect("supervisor starts");
+    // Monitors every incarnation: the ordering rule says a child's last message to it comes
+    // before its `Down`.
+    let seen = Journal::default();
+    let witness = Witness::spawn(seen.clone()).await.expect("witness starts");
+    let watch_all = async || {
+        for (i, child) in children.iter().enumerate() {
+            if let Some(addr) = child.addr() {
+                witness
+                    .watch(addr, NAMES[i])
+                    .await
+                    .expect("witness answers");
+            }
+        }
+    };
+    watch_all().await;
     let mut model = Model {
         strategy,
         restart: restarts.clone(),
@@ -118,14 +134,29 @@ async fn run_case(strategy: Strategy, restarts: Vec<Restart>, events: Vec<(usize
         }
         let i = running[pick % running.len()];
         let addr = children[i].addr().expect("model says it runs");
-        if abnormal {
-            addr.crash().expect("queued");
-        } else {
-            addr.quit().expect("queued");
-        }
+        // The witness is busy while the child speaks and dies, so its last message and its
+        // `Down` queue up together: the order is the runtime's, not the scheduler's.
+        let (gate, busy) = tokio::sync::oneshot::channel();
+        witness.block_on(busy).expect("queued");
+        addr.last_words(witness.clone(), abnormal).expect("queued");
         addr.wait_for_exit().await;
         // Answered only after the supervisor has handled the exit.
         let infos = sup.children().await.expect("supervisor answers");
+        let _ = gate.send(());
+        let down = format!("down {} {}", NAMES[i], addr.pid());
+        while !seen.peek().contains(&down) {
+            tokio::task::yield_now().await;
+        }
+        let heard = seen.peek();
+        let last = format!("last {} {}", NAMES[i], addr.pid());
+        let (said, died) = (
+            heard.iter().position(|e| *e == last),
+            heard.iter().position(|e| *e == down),
+        );
+        assert!(
+            said.is_some() && said < died,
+            "the child's last message must arrive before its Down: {heard:?}"
+        );
         let expected = model.exit(i, abnormal);
         assert_eq!(
             journal.take(),
@@ -135,6 +166,7 @@ async fn run_case(strategy: Strategy, restarts: Vec<Restart>, events: Vec<(usize
         for (j, info) in infos.iter().enumerate() {
             assert_eq!(info.pid.is_some(), model.running[j], "child {j}");
         }
+        watch_all().await;
     }
     sup.stop();
     sup.wait_for_exit().await;

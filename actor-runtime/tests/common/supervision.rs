@@ -26,6 +26,10 @@ impl Journal {
     pub fn push(&self, event: String) {
         self.0.lock().expect("journal").push(event);
     }
+    /// Everything recorded so far, leaving it.
+    pub fn peek(&self) -> Vec<String> {
+        self.0.lock().expect("journal").clone()
+    }
     /// Everything recorded since the last take.
     pub fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.0.lock().expect("journal"))
@@ -93,9 +97,68 @@ impl Worker {
         std::mem::forget(reply);
     }
 
+    /// "Send the result, then exit": tells `witness`, then stops (abnormally if `abnormal`).
+    #[handle(cast)]
+    fn last_words(&mut self, witness: Addr<Witness>, abnormal: bool, ctx: &mut Ctx<Self>) {
+        let _ = witness.note(format!("last {} {}", self.name, ctx.pid()));
+        ctx.stop_with(if abnormal {
+            ExitReason::error("crash")
+        } else {
+            ExitReason::Normal
+        });
+    }
+
     #[terminate]
     fn terminate(&mut self, reason: &ExitReason) {
         self.journal.push(format!("exit {}: {reason}", self.name));
+    }
+}
+
+/// Monitors workers and journals what they tell it and their `Down`s, in the order received.
+#[actor(mailbox = 1024)]
+#[derive(Debug)]
+pub struct Witness {
+    journal: Journal,
+    names: HashMap<Pid, &'static str>,
+}
+
+#[actor]
+impl Witness {
+    #[init]
+    fn init(journal: Journal) -> Self {
+        Witness {
+            journal,
+            names: HashMap::new(),
+        }
+    }
+
+    /// Monitors `worker`, known as `name` in the journal; `false` if already watched.
+    #[handle(call)]
+    fn watch(&mut self, worker: Addr<Worker>, name: &'static str, ctx: &mut Ctx<Self>) -> bool {
+        if self.names.contains_key(&worker.pid()) {
+            return false;
+        }
+        self.names.insert(worker.pid(), name);
+        ctx.monitor(&worker);
+        true
+    }
+
+    #[handle(cast)]
+    fn note(&mut self, text: String) {
+        self.journal.push(text);
+    }
+
+    /// Busy until `gate` opens, so what arrives meanwhile queues up.
+    #[handle(cast)]
+    async fn block_on(&mut self, gate: tokio::sync::oneshot::Receiver<()>) {
+        let _ = gate.await;
+    }
+
+    #[on_down]
+    fn down(&mut self, down: Down) {
+        if let Some(name) = self.names.remove(&down.pid) {
+            self.journal.push(format!("down {name} {}", down.pid));
+        }
     }
 }
 
