@@ -308,7 +308,13 @@ impl<M: Send + 'static, F: Future<Output = ()>> Future for ActorTask<M, F> {
         let pid = this.cell.pid();
         let fut = this.fut;
         match catch_unwind(AssertUnwindSafe(|| with_current(pid, || fut.poll(cx)))) {
-            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Pending) => {
+                // The actor suspends (in a handler's `.await`, or parked): senders waiting for
+                // room it has made must not wait for the next group wake-up, which may never
+                // come if the actor awaits one of them.
+                this.cell.wake_waiters();
+                Poll::Pending
+            }
             Ok(Poll::Ready(())) => {
                 *this.done = true;
                 Poll::Ready(())

@@ -319,6 +319,18 @@ impl<M: Send + 'static> ProcessRecord<M> {
         }
     }
 
+    /// Wakes every waiting sender if there is any (one load otherwise): called whenever the
+    /// actor's task suspends, so room it made is never left unannounced.
+    pub(crate) fn wake_waiters(&self) {
+        if self.waiting.load(Ordering::Acquire) {
+            let mut inner = self.lock();
+            self.waiting.store(false, Ordering::Release);
+            let waiters = inner.lanes.take_waiters();
+            drop(inner);
+            wake_all(waiters);
+        }
+    }
+
     /// The actor took one message: its room is free now. Waiting senders are woken together
     /// once a quarter of the capacity has been taken since the last wake-up.
     fn took_one(&self, inbox: &mut Inbox<M>) {
