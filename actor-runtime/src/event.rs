@@ -184,7 +184,7 @@ impl<T: Clone + Send + 'static> Inner<T> {
             }
         }
         drop(state);
-        std::mem::forget(guard);
+        drop(guard);
         taken
     }
 

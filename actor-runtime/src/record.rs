@@ -343,11 +343,7 @@ impl<M: Send + 'static> ProcessRecord<M> {
                 return;
             }
             inbox.since_wake = 0;
-            let mut inner = self.lock();
-            self.waiting.store(false, Ordering::Release);
-            let waiters = inner.lanes.take_waiters();
-            drop(inner);
-            wake_all(waiters);
+            self.wake_waiters();
         }
     }
 
