@@ -1,6 +1,7 @@
 //! Bridges between the network and actors.
 
 mod accept;
+mod conn_loop;
 pub mod tcp;
 pub mod udp;
 

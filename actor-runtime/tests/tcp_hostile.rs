@@ -187,3 +187,134 @@ async fn frames_the_actor_still_holds_count_against_max_buffered() {
     .await;
     until("nothing held", || server.stats().buffered == 0).await;
 }
+
+/// Frames the keeper holds; separate from `HOARD`, which another test clears.
+static KEPT: Mutex<Vec<Bytes>> = Mutex::new(Vec::new());
+
+/// Keeps every frame; a `stop` frame is kept too, then the actor stops.
+#[actor]
+struct Keeper {
+    _conn: Conn,
+}
+
+#[actor]
+impl Keeper {
+    #[init]
+    fn init(conn: Conn) -> Self {
+        Keeper { _conn: conn }
+    }
+
+    #[handle(cast)]
+    async fn frame(&mut self, frame: Bytes, ctx: &mut Ctx<Self>) {
+        let stop = frame.starts_with(b"stop");
+        KEPT.lock().expect("kept").push(frame);
+        if stop {
+            ctx.stop();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_connection_waiting_for_byte_budget_closes_when_its_actor_stops() {
+    let mut config = config();
+    config.max_frame = 16 << 10;
+    config.max_buffered = 64 << 10;
+    let server = TcpServer::bind::<Keeper, _>(&config, |frame| KeeperMsg::Frame { frame })
+        .await
+        .expect("bind");
+    let stream = TcpStream::connect(server.local_addr())
+        .await
+        .expect("connect");
+    let mut framed = Framed::new(stream, LengthDelimitedCodec::new());
+    let frame = |head: &[u8]| {
+        let mut frame = head.to_vec();
+        frame.resize(16 << 10, b'x');
+        Bytes::from(frame)
+    };
+    // The fourth frame fills the budget and stops the actor; the fifth then waits for room
+    // that never comes back, because the stopped actor's frames are still held.
+    for head in [&b"keep"[..], b"keep", b"keep", b"stop", b"late", b"late"] {
+        framed.send(frame(head)).await.expect("send");
+    }
+    let closed = tokio::time::timeout(Duration::from_secs(10), framed.next()).await;
+    assert!(
+        matches!(closed, Ok(None | Some(Err(_)))),
+        "the connection stays open after its actor stopped: {closed:?}"
+    );
+    until("the connection counted closed", || server.stats().open == 0).await;
+    let stats = server.stats();
+    assert_eq!(stats.frames, 4, "only the frames the budget allowed");
+    assert_eq!(stats.buffered, 64 << 10, "the kept frames are still held");
+    KEPT.lock().expect("kept").clear();
+    until("nothing held", || server.stats().buffered == 0).await;
+}
+
+/// Lets go of its connection handle on `forget`, and counts every frame.
+#[actor]
+struct Forgetful {
+    conn: Option<Conn>,
+    seen: u32,
+}
+
+#[actor]
+impl Forgetful {
+    #[init]
+    fn init(conn: Conn) -> Self {
+        Forgetful {
+            conn: Some(conn),
+            seen: 0,
+        }
+    }
+
+    #[handle(cast)]
+    async fn frame(&mut self, frame: Bytes) {
+        self.seen += 1;
+        if &frame[..] == b"forget" {
+            // Answer once, then drop the only handle: nothing more can be written.
+            if let Some(conn) = self.conn.take() {
+                let _ = conn.send(Bytes::from_static(b"forgot")).await;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_connection_whose_actor_drops_its_conn_keeps_being_read() {
+    let mut config = config();
+    config.write_timeout = Duration::from_millis(100);
+    let server = TcpServer::bind::<Forgetful, _>(&config, |frame| ForgetfulMsg::Frame { frame })
+        .await
+        .expect("bind");
+    let stream = TcpStream::connect(server.local_addr())
+        .await
+        .expect("connect");
+    let mut framed = Framed::new(stream, LengthDelimitedCodec::new());
+    framed
+        .send(Bytes::from_static(b"forget"))
+        .await
+        .expect("send");
+    let answer = framed.next().await.expect("answer").expect("frame");
+    assert_eq!(&answer[..], b"forgot");
+    for _ in 0..5 {
+        framed
+            .send(Bytes::from_static(b"more"))
+            .await
+            .expect("send");
+    }
+    until("the frames after the handle was dropped", || {
+        server.stats().frames == 6
+    })
+    .await;
+    // Well past the write timeout: the connection is still open and still read.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    framed
+        .send(Bytes::from_static(b"last"))
+        .await
+        .expect("send");
+    until("the last frame", || server.stats().frames == 7).await;
+    let stats = server.stats();
+    assert_eq!(stats.open, 1);
+    assert_eq!(stats.write_timeouts, 0);
+    drop(framed);
+    until("the peer's close ends it", || server.stats().open == 0).await;
+}

@@ -144,6 +144,20 @@ async fn small_ws_route(upgrade: WebSocketUpgrade, State(hub): State<Addr<Hub>>)
     )
 }
 
+/// No keep-alive: a zero ping period means the server never pings.
+async fn quiet_ws_route(upgrade: WebSocketUpgrade, State(hub): State<Addr<Hub>>) -> Response {
+    let limits = WsLimits {
+        ping_every: std::time::Duration::ZERO,
+        ..WsLimits::default()
+    };
+    websocket_limited::<Socket, _, _>(
+        upgrade,
+        limits,
+        move |conn| (conn, hub),
+        |message| SocketMsg::Incoming { message },
+    )
+}
+
 async fn sse_route(State(hub): State<Addr<Hub>>) -> Response {
     sse::<Feed, _>(move |conn| (conn, hub)).await
 }
@@ -154,6 +168,7 @@ async fn start() -> (Addr<Hub>, actor_runtime::io::http::HttpServer) {
         .route("/ws", get(ws_route))
         .route("/events", get(sse_route))
         .route("/small", get(small_ws_route))
+        .route("/quiet", get(quiet_ws_route))
         .with_state(hub.clone());
     let server = serve("127.0.0.1:0".parse().expect("address"), router)
         .await
@@ -283,5 +298,25 @@ async fn a_client_that_goes_silent_is_closed_and_one_that_answers_pings_stays() 
             }
         }
     }
+    assert_eq!(hub.connections().await, Ok(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_ping_period_means_no_pings() {
+    let (hub, server) = start().await;
+    let url = format!("ws://{}/quiet", server.local_addr());
+    let (mut client, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
+    wait_connections(&hub, 1).await;
+    client
+        .send(tokio_tungstenite::tungstenite::Message::text("hi"))
+        .await
+        .expect("send");
+    // The first message back is the echo: no ping came before it.
+    let echo = client.next().await.expect("message").expect("frame");
+    assert_eq!(echo.into_text().expect("text").as_str(), "echo: hi");
+    let nothing = tokio::time::timeout(std::time::Duration::from_millis(200), client.next()).await;
+    assert!(nothing.is_err(), "the server sent something: {nothing:?}");
     assert_eq!(hub.connections().await, Ok(1));
 }

@@ -10,19 +10,18 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use bytes::BytesMut;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::AbortHandle;
 use tokio_util::codec::{Decoder, Encoder, FramedRead, FramedWrite, LengthDelimitedCodec};
 
 use super::accept::{self, Gate, accept_next};
+use super::conn_loop::{self, Flow, Source, Writer, WriterConfig};
 use crate::actor::{Actor, spawn};
 use crate::addr::Addr;
 use crate::exit::ExitReason;
 
-/// How long a closing connection may take to write the frames its actor queued.
-const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// How long a TLS handshake may take.
 #[cfg(feature = "tls")]
 pub(crate) const HANDSHAKE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -474,7 +473,7 @@ where
         _place,
     } = link;
     let (read, write) = tokio::io::split(stream);
-    let (out, mut outgoing) = mpsc::channel::<O>(config.outbound.max(1));
+    let (out, outgoing) = mpsc::channel::<O>(config.outbound.max(1));
     let addr: Addr<C> = match spawn::<C>(Conn { peer, out }).await {
         Ok(addr) => addr,
         Err(e) => {
@@ -483,118 +482,115 @@ where
             return;
         }
     };
-    counters.open.fetch_add(1, Ordering::Relaxed);
-    let (actor_gone, mut gone) = tokio::sync::oneshot::channel::<()>();
-    let (write_failed, mut stalled) = tokio::sync::oneshot::channel::<()>();
-    let writer_codec = codec.clone();
-    let write_timeout = config.write_timeout;
-    let writer_counters = counters.clone();
-    let writer = tokio::spawn(async move {
-        let mut sink = FramedWrite::new(write, writer_codec);
-        // A peer that does not take a frame in time loses the connection.
-        let send = async |sink: &mut FramedWrite<_, K>, frame: O| -> bool {
-            match tokio::time::timeout(write_timeout, sink.send(frame)).await {
-                Ok(Ok(())) => true,
-                Ok(Err(_)) => false,
-                Err(_) => {
-                    writer_counters
-                        .write_timeouts
-                        .fetch_add(1, Ordering::Relaxed);
-                    false
-                }
-            }
-        };
-        loop {
-            tokio::select! {
-                frame = outgoing.recv() => {
-                    let Some(frame) = frame else { break };
-                    if !send(&mut sink, frame).await {
-                        let _ = write_failed.send(());
-                        return;
-                    }
-                }
-                _ = &mut gone => {
-                    // The actor stopped: refuse new frames (clones of its `Conn` elsewhere
-                    // get `ConnClosed`), write what is queued, then close.
-                    outgoing.close();
-                    while let Some(frame) = outgoing.recv().await {
-                        if !send(&mut sink, frame).await {
-                            break;
-                        }
-                    }
-                    break;
-                }
-            }
-        }
-    });
-    let budget = Arc::new(Semaphore::new(config.max_buffered));
-    let mut frames = FramedRead::new(read, codec);
-    let idle = config.idle_timeout;
-    let reason = loop {
-        let next = tokio::select! {
-            next = next_frame(&mut frames, idle) => next,
-            _ = addr.wait_for_exit() => break None,
-            _ = &mut stalled => break Some(ExitReason::error("peer does not read: write timed out")),
-        };
-        match next {
-            Read::Frame(frame) => {
-                let frame = match metered {
-                    Some(m) => {
-                        let bytes = (m.weigh)(&frame);
-                        let Ok(permit) = budget
-                            .clone()
-                            .acquire_many_owned(u32::try_from(bytes).unwrap_or(u32::MAX))
-                            .await
-                        else {
-                            break None;
-                        };
-                        counters.buffered.fetch_add(bytes as u64, Ordering::Relaxed);
-                        let held = Held {
-                            _permit: permit,
-                            bytes: bytes as u64,
-                            counters: counters.clone(),
-                        };
-                        (m.hold)(frame, held)
-                    }
-                    None => frame,
-                };
-                if addr.send(to_msg(frame)).await.is_err() {
-                    break None;
-                }
-                counters.frames.fetch_add(1, Ordering::Relaxed);
-            }
+    let _open = Open::count(&counters);
+    let timeouts = counters.clone();
+    let writer = Writer::spawn(
+        FramedWrite::new(write, codec.clone()),
+        outgoing,
+        WriterConfig {
+            write_timeout: config.write_timeout,
+            keepalive: None,
+            farewell: None,
+            on_timeout: Box::new(move || {
+                timeouts.write_timeouts.fetch_add(1, Ordering::Relaxed);
+            }),
+        },
+    );
+    let source = TcpSource {
+        peer,
+        frames: FramedRead::new(read, codec),
+        idle: config.idle_timeout,
+        metered,
+        budget: Arc::new(Semaphore::new(config.max_buffered)),
+        to_msg,
+        counters,
+    };
+    conn_loop::serve(addr, source, writer).await;
+}
+
+/// Counts a connection as open until it ends, also when its task unwinds.
+struct Open(Arc<Counters>);
+
+impl Open {
+    fn count(counters: &Arc<Counters>) -> Open {
+        counters.open.fetch_add(1, Ordering::Relaxed);
+        Open(counters.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The reading side of one TCP connection.
+struct TcpSource<R, K: Decoder, F> {
+    peer: SocketAddr,
+    frames: FramedRead<R, K>,
+    idle: Option<Duration>,
+    metered: Option<Metered<K::Item>>,
+    /// Bytes of delivered frames not yet dropped by the actor (default codec).
+    budget: Arc<Semaphore>,
+    to_msg: Arc<F>,
+    counters: Arc<Counters>,
+}
+
+impl<C, R, K, F> Source<C> for TcpSource<R, K, F>
+where
+    C: Actor,
+    R: AsyncRead + Unpin + Send,
+    K: Decoder<Item: Send, Error: fmt::Display + Send + 'static> + Send,
+    F: Fn(K::Item) -> C::Msg + Send + Sync + 'static,
+{
+    async fn step(&mut self, addr: &Addr<C>) -> Flow {
+        let counters = &self.counters;
+        let frame = match next_frame(&mut self.frames, self.idle).await {
+            Read::Frame(frame) => frame,
             Read::Malformed(e) => {
                 counters.malformed.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(%peer, error = %e, "malformed frame; closing the connection");
-                break Some(ExitReason::error(format!("malformed frame: {e}")));
+                tracing::debug!(peer = %self.peer, error = %e, "malformed frame; closing the connection");
+                return Flow::End(ExitReason::error(format!("malformed frame: {e}")));
             }
             Read::Failed(e) => {
-                tracing::debug!(%peer, error = %e, "connection failed");
-                break Some(ExitReason::error(format!("connection failed: {e}")));
+                tracing::debug!(peer = %self.peer, error = %e, "connection failed");
+                return Flow::End(ExitReason::error(format!("connection failed: {e}")));
             }
             Read::Idle(after) => {
                 counters.idle_closed.fetch_add(1, Ordering::Relaxed);
-                break Some(ExitReason::error(format!("idle for {after:?}")));
+                return Flow::End(ExitReason::error(format!("idle for {after:?}")));
             }
-            Read::Closed => break Some(ExitReason::Normal),
+            Read::Closed => return Flow::End(ExitReason::Normal),
+        };
+        let frame = match self.metered {
+            Some(m) => {
+                let bytes = (m.weigh)(&frame);
+                // Waits while the actor holds `max_buffered` bytes of frames: the socket is
+                // not read meanwhile. Raced against the actor's exit by the loop.
+                let Ok(permit) = self
+                    .budget
+                    .clone()
+                    .acquire_many_owned(u32::try_from(bytes).unwrap_or(u32::MAX))
+                    .await
+                else {
+                    return Flow::ActorGone;
+                };
+                counters.buffered.fetch_add(bytes as u64, Ordering::Relaxed);
+                let held = Held {
+                    _permit: permit,
+                    bytes: bytes as u64,
+                    counters: counters.clone(),
+                };
+                (m.hold)(frame, held)
+            }
+            None => frame,
+        };
+        if addr.send((self.to_msg)(frame)).await.is_err() {
+            return Flow::ActorGone;
         }
-    };
-    drop(frames);
-    if let Some(reason) = reason {
-        // Frames already in the actor's mailbox are still handled.
-        addr.finish(reason);
+        counters.frames.fetch_add(1, Ordering::Relaxed);
+        Flow::More
     }
-    addr.wait_for_exit().await;
-    let _ = actor_gone.send(());
-    // A peer that stopped reading must not keep the connection (and its task) forever.
-    let mut writer = writer;
-    if tokio::time::timeout(DRAIN_LIMIT, &mut writer)
-        .await
-        .is_err()
-    {
-        writer.abort();
-    }
-    counters.open.fetch_sub(1, Ordering::Relaxed);
 }
 
 /// What reading a connection gave.

@@ -16,7 +16,9 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
+use super::conn_loop::{self, Flow, Source, Writer, WriterConfig};
 use crate::actor::{Actor, spawn};
+use crate::addr::Addr;
 use crate::exit::ExitReason;
 
 pub use axum::extract::ws::Message as WsMessage;
@@ -93,7 +95,7 @@ where
 pub struct WsLimits {
     /// The largest message (and frame) accepted; larger ones close the connection.
     pub max_message: usize,
-    /// The server pings the client this often.
+    /// The server pings the client this often; zero: never.
     pub ping_every: Duration,
     /// A connection from which nothing (no message, no pong) arrives for this long is closed:
     /// a stalled or vanished client cannot hold it.
@@ -139,8 +141,8 @@ where
     A: FnOnce(WsConn) -> C::Args + Send + 'static,
     F: Fn(Message) -> C::Msg + Send + Sync + 'static,
 {
-    let (mut sink, mut stream) = socket.split();
-    let (out, mut outgoing) = mpsc::channel::<Message>(64);
+    let (mut sink, stream) = socket.split();
+    let (out, outgoing) = mpsc::channel::<Message>(64);
     let addr = match spawn::<C>(make_args(WsConn { out })).await {
         Ok(addr) => addr,
         Err(e) => {
@@ -149,86 +151,56 @@ where
             return;
         }
     };
-    let (actor_gone, mut gone) = tokio::sync::oneshot::channel::<()>();
-    let write_timeout = limits.write_timeout;
-    let writer = tokio::spawn(async move {
-        // A client that does not take a frame in time loses the connection.
-        let send = async |sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-                          message: Message|
-               -> bool {
-            matches!(
-                tokio::time::timeout(write_timeout, sink.send(message)).await,
-                Ok(Ok(()))
-            )
-        };
-        let mut pings = tokio::time::interval(limits.ping_every);
-        pings.tick().await;
-        loop {
-            tokio::select! {
-                message = outgoing.recv() => {
-                    let Some(message) = message else { break };
-                    if !send(&mut sink, message).await {
-                        return;
-                    }
-                }
-                _ = pings.tick() => {
-                    if !send(&mut sink, Message::Ping(Bytes::new())).await {
-                        return;
-                    }
-                }
-                _ = &mut gone => {
-                    // The actor stopped: send what it queued, then close.
-                    outgoing.close();
-                    while let Some(message) = outgoing.recv().await {
-                        if !send(&mut sink, message).await {
-                            return;
-                        }
-                    }
-                    break;
-                }
-            }
-        }
-        let _ = send(&mut sink, Message::Close(None)).await;
-    });
-    let mut writer = writer;
-    let reason = loop {
-        let next = tokio::select! {
-            next = tokio::time::timeout(limits.silence_limit, stream.next()) => match next {
-                Ok(next) => next,
-                Err(_) => break Some(ExitReason::error(format!(
-                    "websocket silent for {:?}: no message, no pong",
-                    limits.silence_limit
-                ))),
-            },
-            _ = addr.wait_for_exit() => break None,
-            _ = &mut writer => break Some(ExitReason::error("websocket write failed or timed out")),
+    let writer = Writer::spawn(
+        sink,
+        outgoing,
+        WriterConfig {
+            write_timeout: limits.write_timeout,
+            keepalive: Some((limits.ping_every, || Message::Ping(Bytes::new()))),
+            farewell: Some(|| Message::Close(None)),
+            on_timeout: Box::new(|| {}),
+        },
+    );
+    let source = WsSource {
+        stream,
+        silence_limit: limits.silence_limit,
+        to_msg,
+    };
+    conn_loop::serve(addr, source, writer).await;
+}
+
+/// The reading side of one WebSocket connection.
+struct WsSource<F> {
+    stream: futures_util::stream::SplitStream<WebSocket>,
+    silence_limit: Duration,
+    to_msg: F,
+}
+
+impl<C, F> Source<C> for WsSource<F>
+where
+    C: Actor,
+    F: Fn(Message) -> C::Msg + Send + Sync + 'static,
+{
+    async fn step(&mut self, addr: &Addr<C>) -> Flow {
+        let Ok(next) = tokio::time::timeout(self.silence_limit, self.stream.next()).await else {
+            return Flow::End(ExitReason::error(format!(
+                "websocket silent for {:?}: no message, no pong",
+                self.silence_limit
+            )));
         };
         match next {
-            Some(Ok(Message::Close(_))) | None => break Some(ExitReason::Normal),
-            // Pings are answered by the protocol layer.
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Ok(Message::Close(_))) | None => Flow::End(ExitReason::Normal),
+            // Pings are answered by the protocol layer; a pong only proves the client lives.
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => Flow::More,
             Some(Ok(message)) => {
-                if addr.send(to_msg(message)).await.is_err() {
-                    break None;
+                if addr.send((self.to_msg)(message)).await.is_err() {
+                    Flow::ActorGone
+                } else {
+                    Flow::More
                 }
             }
-            Some(Err(e)) => break Some(ExitReason::error(format!("websocket error: {e}"))),
+            Some(Err(e)) => Flow::End(ExitReason::error(format!("websocket error: {e}"))),
         }
-    };
-    if let Some(reason) = reason {
-        // Messages already in the actor's mailbox are still handled.
-        addr.finish(reason);
-    }
-    addr.wait_for_exit().await;
-    let _ = actor_gone.send(());
-    if writer.is_finished() {
-        return;
-    }
-    if tokio::time::timeout(std::time::Duration::from_secs(5), &mut writer)
-        .await
-        .is_err()
-    {
-        writer.abort();
     }
 }
 
@@ -264,7 +236,7 @@ impl fmt::Debug for SseConn {
 }
 
 /// Stops the connection actor when the response stream is dropped (the client went away).
-struct StopOnDrop<C: Actor>(crate::addr::Addr<C>);
+struct StopOnDrop<C: Actor>(Addr<C>);
 
 impl<C: Actor> Drop for StopOnDrop<C> {
     fn drop(&mut self) {
