@@ -19,7 +19,12 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 "`#[supervisor]` goes on a struct whose fields are its children",
             )
             .to_compile_error();
-            return quote! { #e #item };
+            // An enum keeps its type, so uses of it report nothing more.
+            let fallback = syn::parse2::<syn::ItemEnum>(item.clone()).ok().map(|e| {
+                let rt = crate::actor::runtime_path(None);
+                expand::fallback(&rt, &e.ident, &e.generics)
+            });
+            return quote! { #e #item #fallback };
         }
     };
     let mut cx = Ctxt::default();

@@ -23,7 +23,8 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
     let ident = &item.ident;
 
     if !item.generics.params.is_empty() {
-        return quote! { #errors #item };
+        let fallback = fallback(&rt, &item.ident, &item.generics);
+        return quote! { #errors #item #fallback };
     }
     // The hidden field that tracks this supervisor's own incarnation.
     if let syn::Fields::Named(named) = &mut item.fields {
@@ -33,7 +34,8 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
         };
         named.named.push(field);
     } else {
-        return quote! { #errors #item };
+        let fallback = fallback(&rt, &item.ident, &item.generics);
+        return quote! { #errors #item #fallback };
     }
 
     let strategy = match model.strategy {
@@ -62,6 +64,21 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
     };
 
     let field_names: Vec<_> = model.children.iter().map(|c| &c.ident).collect();
+    // Every generated impl assumes its actor children are actors: a child type that is not
+    // one is then reported once, at the type, instead of once per use in the generated code.
+    let bounds = model.children.iter().filter_map(|c| match &c.kind {
+        Kind::Actor(a) => {
+            let rt = respan(rt.clone(), a.span());
+            let p = respan(p.clone(), a.span());
+            // Without `args`, the start argument comes from its default.
+            let default = c.args.is_none().then(|| {
+                quote_spanned! {a.span()=> <#a as #rt::Actor>::Args: #p::DefaultArgs, }
+            });
+            Some(quote_spanned! {a.span()=> #a: #rt::Actor, #default })
+        }
+        Kind::Supervisor(_) => None,
+    });
+    let where_clause = quote!(where #( #bounds )*);
     let news = model.children.iter().map(|c| {
         let f = &c.ident;
         match &c.kind {
@@ -182,7 +199,7 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
         #item
 
         #[automatically_derived]
-        impl ::core::clone::Clone for #ident {
+        impl ::core::clone::Clone for #ident #where_clause {
             fn clone(&self) -> Self {
                 #ident {
                     #( #field_names: ::core::clone::Clone::clone(&self.#field_names), )*
@@ -192,7 +209,7 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
         }
 
         #[automatically_derived]
-        impl #p::Supervise for #ident {
+        impl #p::Supervise for #ident #where_clause {
             fn __new() -> Self {
                 #ident {
                     #( #news, )*
@@ -215,7 +232,7 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
         }
 
         #[allow(dead_code)]
-        impl #ident {
+        impl #ident #where_clause {
             #[doc = #doc_start]
             ///
             /// # Errors
@@ -241,7 +258,7 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
         }
 
         #[automatically_derived]
-        impl ::core::fmt::Debug for #ident {
+        impl ::core::fmt::Debug for #ident #where_clause {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.debug_struct(::core::stringify!(#ident))
                     #( .field(::core::stringify!(#field_names), &self.#field_names) )*
@@ -250,5 +267,28 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
         }
 
         #errors
+    }
+}
+
+/// What a supervisor that could not be generated still offers, so that the code using it
+/// compiles and the mistake in the struct is the only error. Never run: the crate does not
+/// build while the struct has an error.
+pub(crate) fn fallback(
+    rt: &TokenStream,
+    ident: &syn::Ident,
+    generics: &syn::Generics,
+) -> TokenStream {
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    quote! {
+        #[allow(dead_code, unused_variables, clippy::all)]
+        impl #impl_generics #ident #ty_generics #where_clause {
+            pub async fn start() -> ::core::result::Result<Self, #rt::SpawnError<#rt::SupervisorError>> {
+                ::core::unreachable!()
+            }
+            pub fn supervisor(&self) -> ::core::option::Option<#rt::Addr<#rt::Supervisor>> {
+                ::core::unreachable!()
+            }
+            pub fn stop(&self) {}
+        }
     }
 }

@@ -17,4 +17,12 @@ struct Tree<T> {
     marker: std::marker::PhantomData<T>,
 }
 
-fn main() {}
+// Code that uses the broken supervisor reports nothing more: the mistake above is the
+// only error.
+async fn run() {
+    let _ = Tree::<u8>::start().await;
+}
+
+fn main() {
+    let _ = run();
+}

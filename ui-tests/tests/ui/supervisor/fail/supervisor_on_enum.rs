@@ -16,4 +16,12 @@ enum Tree {
     Worker(Child<Worker>),
 }
 
-fn main() {}
+// Code that uses the broken supervisor reports nothing more: the mistake above is the
+// only error.
+async fn run() {
+    let _ = Tree::start().await;
+}
+
+fn main() {
+    let _ = run();
+}

@@ -14,4 +14,12 @@ impl Worker {
 #[supervisor(one_for_one)]
 struct Tree(Child<Worker>);
 
-fn main() {}
+// Code that uses the broken supervisor reports nothing more: the mistake above is the
+// only error.
+async fn run() {
+    let _ = Tree::start().await;
+}
+
+fn main() {
+    let _ = run();
+}
