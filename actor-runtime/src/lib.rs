@@ -117,6 +117,7 @@ pub mod prelude {
 pub mod __private {
     pub use crate::actor::ActorOptions;
     pub use crate::call::Call;
+    pub use crate::pool::pool_child;
     pub use crate::supervisor::{
         ChildSpec, Supervise, SupervisorSlot, actor_child, start_supervisor, supervisor_child,
     };

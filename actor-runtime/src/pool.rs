@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -15,7 +15,8 @@ use crate::process::Process;
 use crate::record::ProcessRecord;
 use crate::stats;
 use crate::supervisor::{
-    Child, ChildId, Restart, Strategy, Supervisor, SupervisorError, SupervisorSpec, actor_child,
+    Child, ChildId, ChildSpec, Restart, Shutdown, StartFuture, Started, Starter, Strategy,
+    Supervisor, SupervisorError, SupervisorSlot, SupervisorSpec, actor_child,
 };
 use crate::sync;
 use crate::target::{ChildSlot, Client, Route, Target, Unavailable};
@@ -134,6 +135,11 @@ pub struct PoolStats {
 /// Crashed workers are restarted by the pool's supervisor (with the same arguments). Subscribe
 /// a pool to a [`Topic`](crate::Topic) and it receives each event once.
 ///
+/// A pool is started on its own ([`Pool::start`]), linked to an actor ([`Pool::start_link`]),
+/// or as a child of a `#[supervisor]` struct (a field `Pool<W>` with `#[child(size = N)]`):
+/// there the pool's supervisor is a child like any other, restarted with its workers by the
+/// parent's strategy, and the handle keeps pointing at the pool across restarts.
+///
 /// The pool's own operations are associated functions (`Pool::resize(&pool, 8)`,
 /// `Pool::stats(&pool)`), so they never shadow a worker handler of the same name.
 pub struct Pool<W: Actor> {
@@ -142,10 +148,16 @@ pub struct Pool<W: Actor> {
     inner: Arc<PoolInner<W>>,
 }
 
+/// Makes the start argument of each worker.
+type MakeArgs<A> = Arc<dyn Fn() -> A + Send + Sync>;
+
 struct PoolInner<W: Actor> {
-    supervisor: Addr<Supervisor>,
+    /// The pool's supervisor while it runs; its id is the pool's in a parent supervisor.
+    supervisor: SupervisorSlot,
     children: Mutex<Vec<(ChildId, Child<W>)>>,
-    args: W::Args,
+    args: RwLock<Option<MakeArgs<W::Args>>>,
+    /// A child of a `#[supervisor]`, which restarts it.
+    supervised: AtomicBool,
 }
 
 impl<W: Actor> Pool<W>
@@ -158,7 +170,9 @@ where
     /// # Errors
     /// A worker failed to start (the workers already started are stopped).
     pub async fn start(size: usize, args: W::Args) -> Result<Self, SpawnError<SupervisorError>> {
-        Self::start_under(size, args, None).await
+        let pool = Self::__new();
+        pool.run(size, Arc::new(move || args.clone()), None).await?;
+        Ok(pool)
     }
 
     /// As [`Pool::start`], from an actor, linked to it as its parent: if the actor stops, the
@@ -174,14 +188,43 @@ where
         args: W::Args,
     ) -> Result<Self, SpawnError<SupervisorError>> {
         let parent = ctx.process_arc();
-        Self::start_under(size, args, Some(&parent)).await
+        let pool = Self::__new();
+        pool.run(size, Arc::new(move || args.clone()), Some(&parent))
+            .await?;
+        Ok(pool)
+    }
+}
+
+impl<W: Actor> Pool<W> {
+    /// A handle to a pool that is not running yet; a parent supervisor starts it.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn __new() -> Self {
+        let workers = Arc::new(Workers {
+            slots: RwLock::new(Vec::new()),
+            next: AtomicUsize::new(0),
+            shed: AtomicU64::new(0),
+        });
+        Pool {
+            client: W::Client::__from_target(Target::routed(workers.clone())),
+            workers,
+            inner: Arc::new(PoolInner {
+                supervisor: SupervisorSlot::__new(),
+                children: Mutex::new(Vec::new()),
+                args: RwLock::new(None),
+                supervised: AtomicBool::new(false),
+            }),
+        }
     }
 
-    async fn start_under(
+    /// Starts (or restarts) the pool's supervisor under `parent` with `size` workers; the
+    /// handle points at the new workers.
+    async fn run(
+        &self,
         size: usize,
-        args: W::Args,
+        args: MakeArgs<W::Args>,
         parent: Option<&Arc<dyn Process>>,
-    ) -> Result<Self, SpawnError<SupervisorError>> {
+    ) -> Result<Addr<Supervisor>, SpawnError<SupervisorError>> {
         let intensity = u32::try_from(size).unwrap_or(u32::MAX).max(5);
         let spec = SupervisorSpec::new(
             Strategy::SimpleOneForOne,
@@ -190,26 +233,21 @@ where
             Vec::new(),
         );
         let supervisor = start::<Supervisor>(spec, parent).await?;
-        let workers = Arc::new(Workers {
-            slots: RwLock::new(Vec::new()),
-            next: AtomicUsize::new(0),
-            shed: AtomicU64::new(0),
-        });
-        let pool = Pool {
-            client: W::Client::__from_target(Target::routed(workers.clone())),
-            workers,
-            inner: Arc::new(PoolInner {
-                supervisor,
-                children: Mutex::new(Vec::new()),
-                args,
-            }),
-        };
-        if let Err(e) = Pool::<W>::resize(&pool, size).await {
-            Pool::stop(&pool);
-            pool.inner.supervisor.wait_for_exit().await;
+        *sync::write(&self.inner.args) = Some(args);
+        // Workers of an earlier incarnation are gone with its supervisor.
+        sync::write(&self.workers.slots).clear();
+        self.children().clear();
+        self.inner.supervisor.set(supervisor.clone());
+        if let Err(e) = Pool::resize(self, size).await {
+            supervisor.stop_with(ExitReason::Shutdown);
+            supervisor.wait_for_exit().await;
             return Err(SpawnError::Init(e));
         }
-        Ok(pool)
+        Ok(supervisor)
+    }
+
+    fn not_running() -> SupervisorError {
+        SupervisorError::Unavailable(crate::CallError::Stopped(ExitReason::NoProc))
     }
 
     /// Grows or shrinks the pool to `size` workers. A removed worker first stops receiving
@@ -218,24 +256,27 @@ where
     /// get `CallError::Stopped`.
     ///
     /// # Errors
-    /// A new worker failed to start, or the supervisor did not answer.
+    /// A new worker failed to start, or the supervisor did not answer or is not running (a
+    /// pool in a `#[supervisor]` between restarts).
     pub async fn resize(this: &Self, size: usize) -> Result<(), SupervisorError> {
         loop {
+            let supervisor = this.inner.supervisor.addr().ok_or_else(Self::not_running)?;
             let current = Self::size(this);
             if current < size {
                 let child = Child::<W>::__new();
-                let args = this.inner.args.clone();
+                let make = sync::read(&this.inner.args)
+                    .clone()
+                    .ok_or_else(Self::not_running)?;
                 let spec = actor_child(
                     &child,
                     "worker",
                     Restart::Permanent,
                     None,
                     None,
-                    move || args.clone(),
+                    move || make(),
                 );
                 let id = spec.id();
-                this.inner
-                    .supervisor
+                supervisor
                     .start_child(spec)
                     .timeout(Duration::MAX)
                     .await
@@ -248,8 +289,7 @@ where
                 };
                 // No new messages reach it; then it stops by its identity, running or not.
                 sync::write(&this.workers.slots).retain(|s| !Arc::ptr_eq(s, child.slot()));
-                this.inner
-                    .supervisor
+                supervisor
                     .terminate_child(id)
                     .timeout(Duration::MAX)
                     .await
@@ -285,15 +325,77 @@ where
         }
     }
 
-    /// The pool's supervisor.
+    /// The pool's supervisor while it runs (it changes when a parent supervisor restarts
+    /// the pool).
     #[must_use]
-    pub fn supervisor(this: &Self) -> &Addr<Supervisor> {
-        &this.inner.supervisor
+    pub fn supervisor(this: &Self) -> Option<Addr<Supervisor>> {
+        this.inner.supervisor.addr()
     }
 
     /// Stops every worker and the supervisor.
     pub fn stop(this: &Self) {
-        this.inner.supervisor.stop_with(ExitReason::Shutdown);
+        if let Some(supervisor) = Self::supervisor(this) {
+            supervisor.stop_with(ExitReason::Shutdown);
+        }
+    }
+}
+
+/// Starts a pool as the child of a `#[supervisor]`: each (re)start runs a new pool
+/// supervisor with `size` workers.
+struct PoolStarter<W: Actor> {
+    pool: Pool<W>,
+    size: usize,
+    args: MakeArgs<W::Args>,
+}
+
+impl<W: Actor> Starter for PoolStarter<W> {
+    fn start<'a>(&'a self, parent: &'a Arc<dyn Process>) -> StartFuture<'a> {
+        Box::pin(async move {
+            let supervisor = self
+                .pool
+                .run(self.size, self.args.clone(), Some(parent))
+                .await
+                .map_err(|e| e.to_string())?;
+            let process: Arc<dyn Process> = supervisor.record().clone();
+            Ok(Started {
+                pid: supervisor.pid(),
+                process,
+            })
+        })
+    }
+
+    fn clear(&self, reason: ExitReason) {
+        sync::write(&self.pool.workers.slots).clear();
+        self.pool.children().clear();
+        self.pool.inner.supervisor.clear(reason);
+    }
+}
+
+/// The spec of a pool child of a `#[supervisor]`.
+#[doc(hidden)]
+pub fn pool_child<W, F>(
+    pool: &Pool<W>,
+    field: &'static str,
+    restart: Restart,
+    shutdown: Option<Shutdown>,
+    size: usize,
+    args: F,
+) -> ChildSpec
+where
+    W: Actor,
+    F: Fn() -> W::Args + Send + Sync + 'static,
+{
+    pool.inner.supervised.store(true, Ordering::Relaxed);
+    ChildSpec {
+        id: pool.inner.supervisor.id(),
+        name: field,
+        restart,
+        shutdown: shutdown.unwrap_or(Shutdown::Infinity),
+        starter: Box::new(PoolStarter {
+            pool: pool.clone(),
+            size,
+            args: Arc::new(args),
+        }),
     }
 }
 
@@ -311,7 +413,9 @@ where
     W::Args: Sync,
 {
     fn is_gone(&self) -> bool {
-        !self.inner.supervisor.is_alive()
+        // A pool in a `#[supervisor]` is never gone: its parent may start it again.
+        !self.inner.supervised.load(Ordering::Relaxed)
+            && self.inner.supervisor.exit_reason().is_some()
     }
 }
 
@@ -329,7 +433,7 @@ impl<W: Actor> fmt::Debug for Pool<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pool")
             .field("type", &std::any::type_name::<W>())
-            .field("supervisor", &self.inner.supervisor.pid())
+            .field("supervisor", &self.inner.supervisor)
             .finish_non_exhaustive()
     }
 }

@@ -17,6 +17,7 @@ pub use spec::{ChildId, Restart, Shutdown, Strategy, SupervisorError, Supervisor
 pub use child::{SupervisorSlot, actor_child, supervisor_child};
 #[doc(hidden)]
 pub use spec::{ChildSpec, Supervise};
+pub(crate) use spec::{StartFuture, Started, Starter};
 
 use crate::actor::start;
 use crate::error::SpawnError;

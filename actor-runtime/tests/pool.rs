@@ -1,5 +1,6 @@
 //! Pools: round-robin over workers with room, load shedding, replacement, resizing, and a pool
-//! subscribed to a topic as one subscriber.
+//! subscribed to a topic as one subscriber, pools linked to an actor and pools as children of
+//! a `#[supervisor]`.
 
 use std::sync::{Arc, Mutex};
 
@@ -112,6 +113,7 @@ async fn crashed_workers_are_replaced() {
     first.crash().expect("queued");
     first.wait_for_exit().await;
     Pool::supervisor(&pool)
+        .expect("running")
         .children()
         .await
         .expect("restart done");
@@ -131,7 +133,11 @@ async fn pools_resize_at_run_time() {
     Pool::resize(&pool, 5).await.expect("grow");
     assert_eq!(Pool::size(&pool), 5);
     assert_eq!(
-        Pool::supervisor(&pool).children().await.map(|c| c.len()),
+        Pool::supervisor(&pool)
+            .expect("running")
+            .children()
+            .await
+            .map(|c| c.len()),
         Ok(5)
     );
     let removed = Pool::workers(&pool)[4].addr().expect("running");
@@ -139,7 +145,11 @@ async fn pools_resize_at_run_time() {
     assert_eq!(Pool::size(&pool), 1);
     assert_eq!(removed.wait_for_exit().await, ExitReason::Shutdown);
     assert_eq!(
-        Pool::supervisor(&pool).children().await.map(|c| c.len()),
+        Pool::supervisor(&pool)
+            .expect("running")
+            .children()
+            .await
+            .map(|c| c.len()),
         Ok(1)
     );
     let only = Pool::workers(&pool)[0].addr().expect("running").pid();
@@ -248,7 +258,10 @@ async fn stopping_a_pool_stops_its_workers_concurrently() {
     }
     let started = tokio::time::Instant::now();
     Pool::stop(&pool);
-    Pool::supervisor(&pool).wait_for_exit().await;
+    Pool::supervisor(&pool)
+        .expect("running")
+        .wait_for_exit()
+        .await;
     assert_eq!(started.elapsed(), std::time::Duration::from_secs(5));
     for w in Pool::workers(&pool) {
         assert_eq!(w.exit_reason(), Some(ExitReason::Killed));
@@ -293,7 +306,7 @@ impl PoolOwner {
 async fn a_pool_whose_supervisor_gives_up_tells_the_actor_that_started_it() {
     let owner = PoolOwner::spawn(Ledger::default()).await.expect("owner");
     let pool = owner.pool().await.expect("owner").expect("pool");
-    let sup = Pool::supervisor(&pool).clone();
+    let sup = Pool::supervisor(&pool).expect("running");
     // Intensity max(5, 2) = 5 restarts per 5 s: the sixth crash makes the supervisor give up.
     while sup.is_alive() {
         for w in Pool::workers(&pool) {
@@ -314,7 +327,7 @@ async fn a_pool_whose_supervisor_gives_up_tells_the_actor_that_started_it() {
 async fn a_pool_started_from_an_actor_stops_with_it() {
     let owner = PoolOwner::spawn(Ledger::default()).await.expect("owner");
     let pool = owner.pool().await.expect("owner").expect("pool");
-    let sup = Pool::supervisor(&pool).clone();
+    let sup = Pool::supervisor(&pool).expect("running");
     owner.stop_with(ExitReason::error("owner failed"));
     owner.wait_for_exit().await;
     assert_eq!(sup.wait_for_exit().await, ExitReason::error("owner failed"));
@@ -322,8 +335,78 @@ async fn a_pool_started_from_an_actor_stops_with_it() {
     // Also when the owner finishes normally: the pool does not outlive it.
     let owner = PoolOwner::spawn(Ledger::default()).await.expect("owner");
     let pool = owner.pool().await.expect("owner").expect("pool");
-    let sup = Pool::supervisor(&pool).clone();
+    let sup = Pool::supervisor(&pool).expect("running");
     owner.stop();
     assert_eq!(sup.wait_for_exit().await, ExitReason::Normal);
     assert!(Pool::workers(&pool).iter().all(|w| w.addr().is_none()));
+}
+
+/// A front actor that sits after the pool in a `rest_for_one` tree.
+#[actor]
+struct Front;
+
+#[actor]
+impl Front {
+    #[init]
+    fn init() -> Self {
+        Front
+    }
+
+    #[handle(call)]
+    fn whoami(&self, ctx: &mut Ctx<Self>) -> Pid {
+        ctx.pid()
+    }
+}
+
+#[supervisor(rest_for_one, intensity = 3, period = "5s")]
+struct Service {
+    #[child(size = 2, args = Ledger::default())]
+    workers: Pool<Worker>,
+    front: Child<Front>,
+}
+
+#[tokio::test]
+async fn a_pool_is_a_child_of_a_supervisor_and_its_handle_survives_a_restart() {
+    let tree = Service::start().await.expect("tree");
+    assert_eq!(Pool::size(&tree.workers), 2);
+    assert!(tree.workers.whoami().await.is_ok());
+    let first = Pool::supervisor(&tree.workers).expect("running");
+    let front = tree.front.addr().expect("running").pid();
+    // Crash workers until the pool's own supervisor gives up (intensity 5 per 5 s).
+    while first.is_alive() {
+        for w in Pool::workers(&tree.workers) {
+            if let Some(addr) = w.addr() {
+                let _ = addr.crash();
+                addr.wait_for_exit().await;
+            }
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(first.wait_for_exit().await, ExitReason::Shutdown);
+    // The parent restarts the pool, with its declared size, and (rest_for_one) the front.
+    let again = loop {
+        if let Some(sup) = Pool::supervisor(&tree.workers) {
+            if sup.pid() != first.pid() && Pool::size(&tree.workers) == 2 {
+                break sup;
+            }
+        }
+        tokio::task::yield_now().await;
+    };
+    assert!(again.is_alive());
+    assert!(
+        tree.workers.whoami().await.is_ok(),
+        "the same handle reaches the new workers"
+    );
+    let restarted_front = loop {
+        match tree.front.addr() {
+            Some(addr) if addr.pid() != front => break addr,
+            _ => tokio::task::yield_now().await,
+        }
+    };
+    assert!(restarted_front.whoami().await.is_ok());
+    tree.stop();
+    assert_eq!(again.wait_for_exit().await, ExitReason::Shutdown);
+    // Stopped for good: the handle reports it instead of pointing at dead workers.
+    assert!(Pool::supervisor(&tree.workers).is_none());
+    assert!(tree.workers.whoami().await.is_err());
 }

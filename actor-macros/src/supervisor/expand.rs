@@ -76,6 +76,14 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
             });
             Some(quote_spanned! {a.span()=> #a: #rt::Actor, #default })
         }
+        Kind::Pool(w) => {
+            let rt = respan(rt.clone(), w.span());
+            let p = respan(p.clone(), w.span());
+            let default = c.args.is_none().then(|| {
+                quote_spanned! {w.span()=> <#w as #rt::Actor>::Args: #p::DefaultArgs, }
+            });
+            Some(quote_spanned! {w.span()=> #w: #rt::Actor, #default })
+        }
         Kind::Supervisor(_) => None,
     });
     let where_clause = quote!(where #( #bounds )*);
@@ -83,6 +91,7 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
         let f = &c.ident;
         match &c.kind {
             Kind::Actor(a) => quote_spanned! {a.span()=> #f: #rt::Child::<#a>::__new() },
+            Kind::Pool(w) => quote_spanned! {w.span()=> #f: #rt::Pool::<#w>::__new() },
             Kind::Supervisor(t) => quote_spanned! {t.span()=> #f: <#t as #p::Supervise>::__new() },
         }
     });
@@ -113,6 +122,20 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
                     quote! { #p::actor_child(&self.#f, #field_name, #restart, #shutdown, #name, #args) },
                     a.span(),
                 )
+            }
+            Kind::Pool(w) => {
+                let size = c.size.as_ref().map_or_else(|| quote!(1), |e| quote_spanned! {e.span()=> #e });
+                let args = match &c.args {
+                    Some(e) => quote_spanned! {e.span()=> move || #e },
+                    None => {
+                        let rt = respan(rt.clone(), w.span());
+                        let p = respan(p.clone(), w.span());
+                        quote_spanned! {w.span()=>
+                            <<#w as #rt::Actor>::Args as #p::DefaultArgs>::default_args
+                        }
+                    }
+                };
+                quote! { #p::pool_child(&self.#f, #field_name, #restart, #shutdown, #size, #args) }
             }
             Kind::Supervisor(_) => {
                 quote! { #p::supervisor_child(&self.#f, #field_name, #restart, #shutdown) }
@@ -182,7 +205,7 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
                     }
                 })
             }
-            Kind::Supervisor(_) => None,
+            Kind::Pool(_) | Kind::Supervisor(_) => None,
         })
     } else {
         None
@@ -217,6 +240,8 @@ pub(crate) fn supervisor(cx: Ctxt, model: &Supervisor) -> TokenStream {
                 }
             }
 
+            // `args = f()` becomes `move || f()`, which is what the user meant.
+            #[allow(clippy::redundant_closure)]
             fn __spec(&self) -> #rt::SupervisorSpec {
                 #rt::SupervisorSpec::new(
                     #strategy,

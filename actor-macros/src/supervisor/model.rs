@@ -32,6 +32,8 @@ pub(crate) enum Shutdown {
 pub(crate) enum Kind {
     /// `Child<A>`: an actor.
     Actor(Type),
+    /// `Pool<W>`: a pool of workers, itself a supervisor.
+    Pool(Type),
     /// Any other type: a nested `#[supervisor]` handle.
     Supervisor(Type),
 }
@@ -43,6 +45,8 @@ pub(crate) struct ChildField {
     pub(crate) shutdown: Option<Shutdown>,
     pub(crate) name: Option<LitStr>,
     pub(crate) args: Option<Expr>,
+    /// `size = N` of a pool child.
+    pub(crate) size: Option<Expr>,
 }
 
 pub(crate) struct Supervisor {
@@ -219,7 +223,7 @@ impl Supervisor {
                 );
             }
             for c in &children {
-                if let Kind::Supervisor(ty) = &c.kind {
+                if let Kind::Supervisor(ty) | Kind::Pool(ty) = &c.kind {
                     cx.error_spanned_by(
                         ty,
                         "`simple_one_for_one` children are actors: declare the field as `Child<A>`",
@@ -250,9 +254,12 @@ fn parse_child(
     ty: &Type,
     attr: Option<&syn::Attribute>,
 ) -> Option<ChildField> {
-    let kind = match child_actor(ty) {
-        Some(a) => Kind::Actor(a.clone()),
-        None => Kind::Supervisor(ty.clone()),
+    let kind = if let Some(a) = generic_arg(ty, "Child") {
+        Kind::Actor(a.clone())
+    } else if let Some(w) = generic_arg(ty, "Pool") {
+        Kind::Pool(w.clone())
+    } else {
+        Kind::Supervisor(ty.clone())
     };
     let mut child = ChildField {
         ident,
@@ -261,8 +268,15 @@ fn parse_child(
         shutdown: None,
         name: None,
         args: None,
+        size: None,
     };
     let Some(attr) = attr else {
+        if matches!(child.kind, Kind::Pool(_)) {
+            cx.error_spanned_by(
+                ty,
+                "a pool child needs its number of workers: add `#[child(size = N)]` to this field",
+            );
+        }
         return Some(child);
     };
     let mut seen: Vec<String> = Vec::new();
@@ -317,7 +331,7 @@ fn parse_child(
                 if lit.value().is_empty() {
                     cx.error_spanned_by(&lit, "a child's registered name must not be empty");
                 }
-                if matches!(child.kind, Kind::Supervisor(_)) {
+                if !matches!(child.kind, Kind::Actor(_)) {
                     cx.error_spanned_by(&lit, "only actor children can be registered by name");
                 }
                 child.name = Some(lit);
@@ -329,10 +343,17 @@ fn parse_child(
                 }
                 child.args = Some(e);
             }
+            "size" => {
+                let e: Expr = meta.value()?.parse()?;
+                if !matches!(child.kind, Kind::Pool(_)) {
+                    cx.error_spanned_by(&e, "only a `Pool<W>` child has a size: remove `size`, or declare the field as `Pool<W>`");
+                }
+                child.size = Some(e);
+            }
             other => {
                 cx.error_spanned_by(
                     path,
-                    format!("unknown `#[child]` option `{other}`: expected `restart`, `shutdown`, `name` or `args`"),
+                    format!("unknown `#[child]` option `{other}`: expected `restart`, `shutdown`, `name`, `args` or (for a pool) `size`"),
                 );
                 if meta.input.peek(syn::Token![=]) {
                     let _: Expr = meta.value()?.parse()?;
@@ -344,14 +365,20 @@ fn parse_child(
     if let Err(e) = result {
         cx.syn_error(e);
     }
+    if matches!(child.kind, Kind::Pool(_)) && child.size.is_none() {
+        cx.error_spanned_by(
+            attr,
+            "a pool child needs its number of workers: add `size = N` to this `#[child(..)]`",
+        );
+    }
     Some(child)
 }
 
-/// `Child<A>` → `A`.
-fn child_actor(ty: &Type) -> Option<&Type> {
+/// `Child<A>` → `A` (with `wrapper = "Child"`).
+fn generic_arg<'a>(ty: &'a Type, wrapper: &str) -> Option<&'a Type> {
     let Type::Path(p) = ty else { return None };
     let last = p.path.segments.last()?;
-    if last.ident != "Child" {
+    if last.ident != wrapper {
         return None;
     }
     let syn::PathArguments::AngleBracketed(args) = &last.arguments else {

@@ -132,6 +132,19 @@ impl SupervisorSlot {
     pub(crate) fn set(&self, addr: Addr<Supervisor>) {
         self.0.set(Ok(addr.record().clone()));
     }
+
+    pub(crate) fn clear(&self, reason: ExitReason) {
+        self.0.set(Err(reason));
+    }
+
+    pub(crate) fn id(&self) -> ChildId {
+        self.0.id
+    }
+
+    /// Why the supervisor is not running, or `None` while it runs.
+    pub(crate) fn exit_reason(&self) -> Option<ExitReason> {
+        self.0.exit_reason()
+    }
 }
 
 impl fmt::Debug for SupervisorSlot {
