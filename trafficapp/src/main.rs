@@ -1,14 +1,21 @@
-//! The vehicle-monitoring system, rebuilt on actor-runtime: UDP ingestion, an event topic,
-//! ingest and query pools, storage and an HTTPS API.
-//!
-//! It needs supervision, events, pools and the I/O bridges, which are not part of the
-//! runtime yet; until then this binary says so and exits with status 2.
+//! `trafficapp`: runs the vehicle-monitoring system until SIGINT or SIGTERM.
 
-fn main() {
-    eprintln!(
-        "trafficapp needs supervisors, events, pools and the UDP/HTTP bridges, which this \
-         version of actor-runtime does not have yet.\n\
-         To see actors talking now, run: cargo run --release -p actor-runtime --example ping_pong"
-    );
-    std::process::exit(2);
+use clap::Parser;
+use trafficapp::Settings;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    trafficapp::telemetry::logs();
+    let settings = Settings::parse();
+    let running = match trafficapp::start(settings).await {
+        Ok(running) => running,
+        Err(e) => {
+            tracing::error!(error = %e, "trafficapp could not start");
+            eprintln!("trafficapp: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let exit = running.controller.run().await;
+    tracing::info!(?exit, "trafficapp stopped");
+    std::process::ExitCode::SUCCESS
 }

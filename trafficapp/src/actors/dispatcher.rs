@@ -1,0 +1,47 @@
+//! The dispatcher: owns the `traffic` topic and publishes every received payload on it.
+
+use actor_runtime::prelude::*;
+use bytes::Bytes;
+
+/// A datagram as it travels on the `traffic` topic: its payload and receive time.
+#[derive(Clone, Debug)]
+pub struct Raw {
+    /// The msgpack payload, shared by every subscriber.
+    pub payload: Bytes,
+    /// When the datagram was received, in Unix milliseconds.
+    pub received_ms: i64,
+}
+
+/// The name the dispatcher is registered under, for the actors that subscribe to its topic.
+pub const NAME: &str = "traffic.dispatcher";
+
+/// Owns the `traffic` topic.
+#[derive(Debug)]
+#[actor(mailbox = 65536)]
+pub struct Dispatcher {
+    topic: Topic<Raw>,
+    publisher: Publisher<Raw>,
+}
+
+#[actor]
+impl Dispatcher {
+    #[init]
+    fn init(ctx: &mut Ctx<Self>) -> Self {
+        // No replay buffer: a restarted subscriber must not store old reports twice.
+        let (topic, publisher) = ctx.topic(0);
+        Dispatcher { topic, publisher }
+    }
+
+    /// The topic, for subscribers.
+    #[handle(call)]
+    fn topic(&self) -> Topic<Raw> {
+        self.topic.clone()
+    }
+
+    /// Publishes one received payload. Publishing never waits: a subscriber whose mailbox is
+    /// full has the event counted as shed by the topic.
+    #[handle(cast)]
+    fn received(&mut self, raw: Raw) {
+        let _ = self.publisher.publish(raw);
+    }
+}
