@@ -3,6 +3,8 @@
 use actor_runtime::prelude::*;
 use bytes::Bytes;
 
+use crate::telemetry;
+
 /// A datagram as it travels on the `traffic` topic: its payload and receive time.
 #[derive(Clone, Debug)]
 pub struct Raw {
@@ -21,6 +23,8 @@ pub const NAME: &str = "traffic.dispatcher";
 pub struct Dispatcher {
     topic: Topic<Raw>,
     publisher: Publisher<Raw>,
+    /// The topic's shed and undelivered counts already reported to the metrics.
+    reported: (u64, u64),
 }
 
 #[actor]
@@ -29,7 +33,12 @@ impl Dispatcher {
     fn init(ctx: &mut Ctx<Self>) -> Self {
         // No replay buffer: a restarted subscriber must not store old reports twice.
         let (topic, publisher) = ctx.topic(0);
-        Dispatcher { topic, publisher }
+        ctx.interval(std::time::Duration::from_millis(100), |me| me.report());
+        Dispatcher {
+            topic,
+            publisher,
+            reported: (0, 0),
+        }
     }
 
     /// The topic, for subscribers.
@@ -43,5 +52,21 @@ impl Dispatcher {
     #[handle(cast)]
     fn received(&mut self, raw: Raw) {
         let _ = self.publisher.publish(raw);
+    }
+
+    /// Adds what the topic shed since the last report to the app's metrics.
+    #[handle(cast)]
+    fn report(&mut self) {
+        let stats = self.topic.stats();
+        metrics::counter!(telemetry::SHED, "stage" => "topic")
+            .increment(stats.shed - self.reported.0);
+        metrics::counter!(telemetry::SHED, "stage" => "topic_undelivered")
+            .increment(stats.undelivered - self.reported.1);
+        self.reported = (stats.shed, stats.undelivered);
+    }
+
+    #[terminate]
+    fn ended(&mut self, _reason: &ExitReason) {
+        self.report();
     }
 }

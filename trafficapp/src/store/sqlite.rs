@@ -4,8 +4,16 @@
 //! R*Tree answers box queries, not nearest-k, so a query searches a spherical cap around the
 //! point whose radius grows (x4) until it holds `k` vehicles: every vehicle nearer than the
 //! k-th found is inside the cap, so the answer is exact. Distances are haversine metres
-//! computed from the stored doubles (the index keeps 32-bit boxes, rounded outwards).
+//! computed from the stored doubles.
+//!
+//! The index holds each vehicle's grid cell (0.01°, about 1 km), not its point: a report that
+//! stays in its cell updates one row of the table by rowid and leaves the R*Tree alone, which
+//! is what makes the writer fast (R*Tree updates are the expensive part). A query's box meets
+//! the cell of every point inside it, so the search stays exact. The writer remembers each
+//! vehicle's row, cell and newest receive time, and writes only the newest report of each
+//! vehicle in a batch.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -17,6 +25,34 @@ use crate::packet::Position;
 
 /// The first search radius of a query.
 const FIRST_RADIUS_M: f64 = 2_000.0;
+
+/// The side of an index cell, in degrees.
+const CELL_DEG: f64 = 0.01;
+
+/// The index cell of a point.
+fn cell(lon: f64, lat: f64) -> (i32, i32) {
+    // In range by validation: at most 36,000 x 18,000 cells.
+    #[allow(clippy::cast_possible_truncation)]
+    (
+        ((lon + 180.0) / CELL_DEG).floor() as i32,
+        ((lat + 90.0) / CELL_DEG).floor() as i32,
+    )
+}
+
+/// The box of an index cell: (min_lon, max_lon, min_lat, max_lat).
+fn cell_box((x, y): (i32, i32)) -> (f64, f64, f64, f64) {
+    let min_lon = f64::from(x) * CELL_DEG - 180.0;
+    let min_lat = f64::from(y) * CELL_DEG - 90.0;
+    (min_lon, min_lon + CELL_DEG, min_lat, min_lat + CELL_DEG)
+}
+
+/// What the writer remembers of a stored vehicle.
+#[derive(Clone, Copy, Debug)]
+struct Known {
+    vid: i64,
+    cell: (i32, i32),
+    received_ms: i64,
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS vehicles (
@@ -33,6 +69,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS vehicles_at USING rtree(vid, min_lon, max_lon
 #[derive(Debug)]
 pub struct Sqlite {
     conn: Connection,
+    /// The writer's memory of stored vehicles, filled from the table on first sight.
+    known: HashMap<String, Known>,
 }
 
 impl Sqlite {
@@ -48,7 +86,10 @@ impl Sqlite {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Sqlite { conn })
+        Ok(Sqlite {
+            conn,
+            known: HashMap::new(),
+        })
     }
 
     /// Opens the database at `path` read-only (it must exist).
@@ -61,7 +102,10 @@ impl Sqlite {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(Duration::from_secs(5))?;
-        Ok(Sqlite { conn })
+        Ok(Sqlite {
+            conn,
+            known: HashMap::new(),
+        })
     }
 
     fn candidates(&self, lon: f64, lat: f64, radius_m: f64) -> Result<Vec<Found>, StoreError> {
@@ -93,34 +137,92 @@ impl Sqlite {
 
 impl Writer for Sqlite {
     fn write(&mut self, batch: &[Position]) -> Result<(), StoreError> {
+        // The newest report of each vehicle in the batch; the others are superseded.
+        let mut newest: HashMap<&str, &Position> = HashMap::with_capacity(batch.len());
+        for p in batch {
+            newest
+                .entry(p.id.as_str())
+                .and_modify(|q| {
+                    if p.received_ms >= q.received_ms {
+                        *q = p;
+                    }
+                })
+                .or_insert(p);
+        }
         let tx = self.conn.transaction()?;
+        let mut learned: Vec<(String, Known)> = Vec::new();
         {
-            // The newest report of a vehicle wins, whatever order the batches arrive in.
-            let mut upsert = tx.prepare_cached(
-                "INSERT INTO vehicles (id, lon, lat, received_ms) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (id) DO UPDATE SET lon = excluded.lon, lat = excluded.lat,
-                     received_ms = excluded.received_ms
-                 WHERE excluded.received_ms >= vehicles.received_ms
-                 RETURNING vid",
+            let mut lookup =
+                tx.prepare_cached("SELECT vid, lon, lat, received_ms FROM vehicles WHERE id = ?1")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO vehicles (id, lon, lat, received_ms) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut update = tx.prepare_cached(
+                "UPDATE vehicles SET lon = ?2, lat = ?3, received_ms = ?4 WHERE vid = ?1",
             )?;
             let mut place = tx.prepare_cached(
                 "INSERT OR REPLACE INTO vehicles_at (vid, min_lon, max_lon, min_lat, max_lat)
-                 VALUES (?1, ?2, ?2, ?3, ?3)",
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            for p in batch {
-                let vid: Option<i64> = upsert
-                    .query_row(params![p.id, p.lon, p.lat, p.received_ms], |row| row.get(0))
-                    .map(Some)
-                    .or_else(|e| match e {
-                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                        e => Err(e),
-                    })?;
-                if let Some(vid) = vid {
-                    place.execute(params![vid, p.lon, p.lat])?;
-                }
+            for p in newest.into_values() {
+                let known = match self.known.get(&p.id) {
+                    Some(k) => Some(*k),
+                    None => lookup
+                        .query_row(params![p.id], |row| {
+                            let (lon, lat): (f64, f64) = (row.get(1)?, row.get(2)?);
+                            Ok(Known {
+                                vid: row.get(0)?,
+                                cell: cell(lon, lat),
+                                received_ms: row.get(3)?,
+                            })
+                        })
+                        .map(Some)
+                        .or_else(|e| match e {
+                            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                            e => Err(e),
+                        })?,
+                };
+                let here = cell(p.lon, p.lat);
+                let vid = match known {
+                    // An older report than the stored one changes nothing.
+                    Some(k) if k.received_ms > p.received_ms => {
+                        learned.push((p.id.clone(), k));
+                        continue;
+                    }
+                    Some(k) => {
+                        update.execute(params![k.vid, p.lon, p.lat, p.received_ms])?;
+                        if k.cell == here {
+                            learned.push((
+                                p.id.clone(),
+                                Known {
+                                    received_ms: p.received_ms,
+                                    ..k
+                                },
+                            ));
+                            continue;
+                        }
+                        k.vid
+                    }
+                    None => {
+                        insert.execute(params![p.id, p.lon, p.lat, p.received_ms])?;
+                        tx.last_insert_rowid()
+                    }
+                };
+                let (min_lon, max_lon, min_lat, max_lat) = cell_box(here);
+                place.execute(params![vid, min_lon, max_lon, min_lat, max_lat])?;
+                learned.push((
+                    p.id.clone(),
+                    Known {
+                        vid,
+                        cell: here,
+                        received_ms: p.received_ms,
+                    },
+                ));
             }
         }
         tx.commit()?;
+        // Remembered only once committed: a failed batch leaves the memory as the table is.
+        self.known.extend(learned);
         Ok(())
     }
 }
