@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use trafficapp::packet::Position;
-use trafficapp::store::{Location, Writer};
+use trafficapp::store::Location;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("store-speed-{}", std::process::id()));
@@ -12,8 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let location = Location::Sqlite(dir.join("traffic.db"));
     let mut writer = location.writer()?;
     let total = 500_000i64;
-    let batch: Vec<Position> = Vec::new();
-    let mut batch = batch;
+    let mut batch: Vec<Position> = Vec::with_capacity(4096);
     let started = Instant::now();
     for i in 0..total {
         let v = i % 10_000;
