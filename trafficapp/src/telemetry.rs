@@ -6,7 +6,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 /// Packets read from the UDP socket.
 pub const RECEIVED: &str = "traffic_packets_received_total";
-/// Packets decoded into a valid position.
+/// Packets decoded into a valid position and handed to the writer.
 pub const DECODED: &str = "traffic_packets_decoded_total";
 /// Packets rejected, by `reason`.
 pub const REJECTED: &str = "traffic_packets_rejected_total";

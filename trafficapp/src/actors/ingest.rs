@@ -33,16 +33,15 @@ impl Ingest {
         };
         match packet::decode(&raw.payload, raw.received_ms) {
             Ok(position) => {
-                metrics::counter!(telemetry::DECODED).increment(1);
                 // Waits for room: a busy store slows ingestion down instead of losing
                 // positions; the topic then sheds (and counts) what the pool cannot take.
-                if self
-                    .storage
-                    .send(StorageMsg::Store { position })
-                    .await
-                    .is_err()
-                {
-                    metrics::counter!(telemetry::SHED, "stage" => "storage_stopped").increment(1);
+                // Counted as decoded once it is in the writer's mailbox.
+                match self.storage.send(StorageMsg::Store { position }).await {
+                    Ok(()) => metrics::counter!(telemetry::DECODED).increment(1),
+                    Err(_) => {
+                        metrics::counter!(telemetry::SHED, "stage" => "storage_stopped")
+                            .increment(1);
+                    }
                 }
             }
             Err(reject) => self.rejected(&reject),

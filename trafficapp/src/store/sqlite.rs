@@ -71,6 +71,8 @@ pub struct Sqlite {
     conn: Connection,
     /// The writer's memory of stored vehicles, filled from the table on first sight.
     known: HashMap<String, Known>,
+    /// A reader's recent count of vehicles, to size a query's first search radius.
+    counted: Option<(std::time::Instant, u64)>,
 }
 
 impl Sqlite {
@@ -89,6 +91,7 @@ impl Sqlite {
         Ok(Sqlite {
             conn,
             known: HashMap::new(),
+            counted: None,
         })
     }
 
@@ -105,7 +108,27 @@ impl Sqlite {
         Ok(Sqlite {
             conn,
             known: HashMap::new(),
+            counted: None,
         })
+    }
+
+    /// The radius of a cap that holds about `2k` vehicles if they were spread evenly: one
+    /// round for evenly spread data, a few more (x4 each) for clustered data. The count is
+    /// refreshed once a second.
+    fn first_radius(&mut self, k: usize) -> Result<f64, StoreError> {
+        let stale = self
+            .counted
+            .is_none_or(|(at, _)| at.elapsed() > Duration::from_secs(1));
+        if stale {
+            let n: u64 = self
+                .conn
+                .query_row("SELECT count(*) FROM vehicles", [], |row| row.get(0))?;
+            self.counted = Some((std::time::Instant::now(), n));
+        }
+        let n = self.counted.map_or(0, |(_, n)| n).max(1) as f64;
+        // A cap of angular radius t covers about t^2 / 4 of the sphere.
+        let angle = 2.0 * (2.0 * k as f64 / n).sqrt();
+        Ok((angle * EARTH_RADIUS_M).max(FIRST_RADIUS_M))
     }
 
     fn candidates(&self, lon: f64, lat: f64, radius_m: f64) -> Result<Vec<Found>, StoreError> {
@@ -233,7 +256,7 @@ impl Reader for Sqlite {
             return Ok(Vec::new());
         }
         let whole_earth = std::f64::consts::PI * EARTH_RADIUS_M;
-        let mut radius = FIRST_RADIUS_M;
+        let mut radius = self.first_radius(k)?;
         loop {
             let complete = radius >= whole_earth;
             let candidates = self.candidates(lon, lat, radius.min(whole_earth))?;

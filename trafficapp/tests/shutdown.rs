@@ -1,0 +1,133 @@
+//! The real binary: SIGTERM writes every pending position before the process exits, and a
+//! restarted app serves what the previous one stored.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use trafficapp::packet::encode;
+use trafficapp::store::{Location, Reader};
+
+fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
+fn start(store: &str, udp: u16, https: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_trafficapp"))
+        .args(["--store", store, "--udp", &format!("127.0.0.1:{udp}")])
+        .args(["--https", &format!("127.0.0.1:{https}")])
+        // Nothing is written on a timer or by batch size: only shutdown writes.
+        .args(["--flush-ms", "600000", "--batch", "1000000"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start trafficapp")
+}
+
+async fn healthy(client: &reqwest::Client, https: u16) -> serde_json::Value {
+    for _ in 0..400 {
+        if let Ok(r) = client
+            .get(format!("https://127.0.0.1:{https}/healthz"))
+            .send()
+            .await
+        {
+            if let Ok(v) = r.json::<serde_json::Value>().await {
+                return v;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("trafficapp did not come up");
+}
+
+fn terminate(child: &mut Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = child.wait().expect("wait");
+    assert!(exit.success(), "trafficapp exited with {exit}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_writes_pending_positions_and_a_restart_serves_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("traffic.db").display().to_string();
+    let (udp, https) = (free_port(), free_port());
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .expect("client");
+
+    let mut app = start(&store, udp, https);
+    assert_eq!(healthy(&client, https).await["vehicles"], 0);
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("socket");
+    for i in 0..500 {
+        let packet = encode(&format!("v{i}"), f64::from(i) * 0.01, 45.0, false).expect("encode");
+        socket
+            .send_to(&packet, ("127.0.0.1", udp))
+            .await
+            .expect("send");
+    }
+    // Every report decoded and waiting in the writer, none written yet.
+    let mut decoded = 0.0;
+    for _ in 0..400 {
+        let metrics = client
+            .get(format!("https://127.0.0.1:{https}/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        decoded = metrics
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("traffic_packets_decoded_total ")?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(0.0);
+        if decoded >= 500.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(decoded, 500.0);
+    assert_eq!(
+        healthy(&client, https).await["vehicles"],
+        0,
+        "nothing written before SIGTERM"
+    );
+    terminate(&mut app);
+
+    let mut reader = Location::parse(&store)
+        .expect("location")
+        .reader()
+        .expect("reader");
+    assert_eq!(
+        reader.count().expect("count"),
+        500,
+        "SIGTERM flushed every pending position"
+    );
+
+    let mut again = start(&store, udp, https);
+    assert_eq!(healthy(&client, https).await["vehicles"], 500);
+    let near: Vec<serde_json::Value> = client
+        .get(format!("https://127.0.0.1:{https}/?lon=0&lat=45&k=2"))
+        .send()
+        .await
+        .expect("query")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(near[0]["ID"], "v0");
+    assert_eq!(near[1]["ID"], "v1");
+    terminate(&mut again);
+}
