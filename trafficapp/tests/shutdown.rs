@@ -5,7 +5,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use trafficapp::packet::encode;
-use trafficapp::store::{Location, Reader};
+use trafficapp::store::Location;
 
 fn free_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")
