@@ -22,4 +22,5 @@ chapters! {
     events_and_pools => "events-and-pools.md",
     bridges => "bridges.md",
     performance => "performance.md",
+    traffic_app => "traffic-app.md",
 }
