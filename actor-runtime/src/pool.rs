@@ -235,8 +235,7 @@ impl<W: Actor> Pool<W> {
         let supervisor = start::<Supervisor>(spec, parent).await?;
         *sync::write(&self.inner.args) = Some(args);
         // Workers of an earlier incarnation are gone with its supervisor.
-        sync::write(&self.workers.slots).clear();
-        self.children().clear();
+        self.forget_workers();
         self.inner.supervisor.set(supervisor.clone());
         if let Err(e) = Pool::resize(self, size).await {
             supervisor.stop_with(ExitReason::Shutdown);
@@ -298,6 +297,12 @@ impl<W: Actor> Pool<W> {
                 return Ok(());
             }
         }
+    }
+
+    /// No message goes to the workers of a stopped incarnation.
+    fn forget_workers(&self) {
+        sync::write(&self.workers.slots).clear();
+        self.children().clear();
     }
 
     fn children(&self) -> std::sync::MutexGuard<'_, Vec<(ChildId, Child<W>)>> {
@@ -365,8 +370,7 @@ impl<W: Actor> Starter for PoolStarter<W> {
     }
 
     fn clear(&self, reason: ExitReason) {
-        sync::write(&self.pool.workers.slots).clear();
-        self.pool.children().clear();
+        self.pool.forget_workers();
         self.pool.inner.supervisor.clear(reason);
     }
 }

@@ -8,6 +8,8 @@ use trafficapp::Settings;
 use trafficapp::packet::encode;
 use trafficapp::store::Location;
 
+mod common;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_writer_is_restarted_alone_and_loses_nothing_it_acknowledged() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -43,15 +45,10 @@ async fn a_killed_writer_is_restarted_alone_and_loses_nothing_it_acknowledged() 
     let acknowledged_before_kill = {
         // What the dead incarnation acknowledged: every batch it committed.
         first.wait_for_exit().await;
-        trafficapp::telemetry::metrics()
-            .render()
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("traffic_positions_stored_total ")?
-                    .parse::<f64>()
-                    .ok()
-            })
-            .unwrap_or(0.0)
+        common::sample(
+            &trafficapp::telemetry::metrics().render(),
+            "traffic_positions_stored_total",
+        )
     };
     let second = loop {
         match pipeline.storage.addr() {

@@ -13,6 +13,9 @@ use tokio::net::UdpSocket;
 use trafficapp::Settings;
 use trafficapp::packet::encode;
 
+mod common;
+use common::sample;
+
 const SAMPLE: &str = "hKJJRNkkNGUwOTEzOTYtNjJhZS00ZjNiLTg3MTUtN2I0ZmM5YzY0ZDE0o0xvbsvAU1R+Qxkx1qNMYXTLwEI9Ghs6ciCpRW1lcmdlbmN5wg==";
 
 type Posts = Arc<Mutex<Vec<serde_json::Value>>>;
@@ -58,17 +61,6 @@ async fn until<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// The value of one sample of `/metrics` (0 if absent).
-fn sample(metrics: &str, series: &str) -> f64 {
-    metrics
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(series)
-                .and_then(|rest| rest.trim().parse().ok())
-        })
-        .unwrap_or(0.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,8 @@ use std::time::Duration;
 use trafficapp::packet::encode;
 use trafficapp::store::Location;
 
+mod common;
+
 fn free_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")
         .and_then(|s| s.local_addr())
@@ -86,14 +88,7 @@ async fn sigterm_writes_pending_positions_and_a_restart_serves_them() {
             .text()
             .await
             .expect("text");
-        decoded = metrics
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("traffic_packets_decoded_total ")?
-                    .parse()
-                    .ok()
-            })
-            .unwrap_or(0.0);
+        decoded = common::sample(&metrics, "traffic_packets_decoded_total");
         if decoded >= 500.0 {
             break;
         }
