@@ -33,7 +33,8 @@ pub struct Settings {
     /// PEM private key for `--cert`.
     #[arg(long, env = "TRAFFIC_KEY", requires = "cert")]
     pub key: Option<PathBuf>,
-    /// Where positions are stored: a SQLite file path (created if missing).
+    /// Where positions are stored: a SQLite file path (created if missing), or a
+    /// `postgres://` URL of a PostgreSQL server with PostGIS.
     #[arg(long, env = "TRAFFIC_STORE", default_value = "traffic.db")]
     pub store: String,
     /// Ingest workers (decode and validate).
@@ -60,7 +61,7 @@ pub struct Settings {
     /// Attempts per emergency before it is counted as failed.
     #[arg(long, env = "TRAFFIC_EMERGENCY_ATTEMPTS", default_value_t = 4)]
     pub emergency_attempts: u32,
-    /// Emergency notifications in flight at most; more are counted as failed at once.
+    /// Emergency notifications in flight at most; more are counted as dropped at once.
     #[arg(long, env = "TRAFFIC_EMERGENCY_INFLIGHT", default_value_t = 256)]
     pub emergency_inflight: usize,
 }

@@ -1,14 +1,21 @@
 //! Storage behind one trait: the latest position of every vehicle, and nearest-k queries.
 //!
 //! One writer (the storage actor) and any number of readers (the query workers) each own a
-//! handle; every backend passes the same test suite (`tests/store.rs`).
+//! handle; every backend passes the same test suite (`tests/store.rs`). Two backends: the
+//! embedded [`Sqlite`] (a file path) and [`Postgis`] (a `postgres://` URL).
+//!
+//! Every method blocks: call them off the runtime's workers (`spawn_blocking` or a thread of
+//! one's own). The PostgreSQL client drives its own small runtime and refuses to run on a
+//! runtime worker.
 
 use serde::Serialize;
 
 use crate::packet::Position;
 
+mod postgis;
 mod sqlite;
 
+pub use postgis::Postgis;
 pub use sqlite::Sqlite;
 
 /// A stored position found by a query, with its distance from the query point.
@@ -37,6 +44,9 @@ pub enum StoreError {
     /// The embedded database failed.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The PostgreSQL server failed or could not be reached.
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
     /// The store's location is not understood.
     #[error("unsupported store location `{0}`: give a file path (SQLite) or a postgres:// URL")]
     Location(String),
@@ -67,11 +77,13 @@ pub trait Reader: Send + std::fmt::Debug + 'static {
     fn count(&mut self) -> Result<u64, StoreError>;
 }
 
-/// Where the data lives: a file path for the embedded SQLite store.
+/// Where the data lives: a file path for the embedded SQLite store, or a PostgreSQL server.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Location {
     /// A SQLite database file.
     Sqlite(std::path::PathBuf),
+    /// A PostgreSQL server with PostGIS: a `postgres://` (or `postgresql://`) URL.
+    Postgres(String),
 }
 
 impl Location {
@@ -82,6 +94,9 @@ impl Location {
     pub fn parse(text: &str) -> Result<Location, StoreError> {
         if let Some(path) = text.strip_prefix("sqlite://") {
             return Ok(Location::Sqlite(path.into()));
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(Location::Postgres(text.to_owned()));
         }
         if text.contains("://") {
             return Err(StoreError::Location(text.to_owned()));
@@ -96,6 +111,7 @@ impl Location {
     pub fn writer(&self) -> Result<Box<dyn Writer>, StoreError> {
         match self {
             Location::Sqlite(path) => Ok(Box::new(Sqlite::open(path)?)),
+            Location::Postgres(url) => Ok(Box::new(Postgis::open(url)?)),
         }
     }
 
@@ -106,6 +122,7 @@ impl Location {
     pub fn reader(&self) -> Result<Box<dyn Reader>, StoreError> {
         match self {
             Location::Sqlite(path) => Ok(Box::new(Sqlite::open_reader(path)?)),
+            Location::Postgres(url) => Ok(Box::new(Postgis::open_reader(url)?)),
         }
     }
 }
@@ -129,4 +146,22 @@ pub(crate) fn nearest_within(
     } else {
         None
     }
+}
+
+/// The newest report of each vehicle in `batch` (by receive time; the later one of equals):
+/// the others are superseded and need not be written.
+pub(crate) fn newest_per_vehicle(batch: &[Position]) -> Vec<&Position> {
+    let mut newest: std::collections::HashMap<&str, &Position> =
+        std::collections::HashMap::with_capacity(batch.len());
+    for p in batch {
+        newest
+            .entry(p.id.as_str())
+            .and_modify(|q| {
+                if p.received_ms >= q.received_ms {
+                    *q = p;
+                }
+            })
+            .or_insert(p);
+    }
+    newest.into_values().collect()
 }

@@ -14,7 +14,7 @@ use trafficapp::Settings;
 use trafficapp::packet::encode;
 
 mod common;
-use common::sample;
+use common::{https_client, sample, until};
 
 const SAMPLE: &str = "hKJJRNkkNGUwOTEzOTYtNjJhZS00ZjNiLTg3MTUtN2I0ZmM5YzY0ZDE0o0xvbsvAU1R+Qxkx1qNMYXTLwEI9Ghs6ciCpRW1lcmdlbmN5wg==";
 
@@ -49,20 +49,6 @@ fn now_ms() -> i64 {
     .expect("ms")
 }
 
-async fn until<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "gave up waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_in_over_udp_nearest_vehicles_out_over_https() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -75,10 +61,7 @@ async fn reports_in_over_udp_nearest_vehicles_out_over_https() {
     let running = trafficapp::start(settings).await.expect("start");
     let udp = running.edge.receiver.local_addr().await.expect("receiver");
     let https = running.edge.web.local_addr().await.expect("web");
-    let client = reqwest::Client::builder()
-        .danger_accept_invalid_certs(true)
-        .build()
-        .expect("client");
+    let client = https_client();
     let base = format!("https://{https}");
     let socket = UdpSocket::bind("127.0.0.1:0").await.expect("socket");
 

@@ -1,5 +1,5 @@
 //! The real binary: SIGTERM writes every pending position before the process exits, and a
-//! restarted app serves what the previous one stored.
+//! restarted app serves what the previous one stored; with either store.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -58,14 +58,20 @@ fn terminate(child: &mut Child) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_writes_pending_positions_and_a_restart_serves_them() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = dir.path().join("traffic.db").display().to_string();
-    let (udp, https) = (free_port(), free_port());
-    let client = reqwest::Client::builder()
-        .danger_accept_invalid_certs(true)
-        .build()
-        .expect("client");
+    sigterm_then_restart(&dir.path().join("traffic.db").display().to_string()).await;
+}
 
-    let mut app = start(&store, udp, https);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_with_postgis_selected_by_a_postgres_url() {
+    let db = common::Database::create();
+    sigterm_then_restart(&db.url).await;
+}
+
+async fn sigterm_then_restart(store: &str) {
+    let (udp, https) = (free_port(), free_port());
+    let client = common::https_client();
+
+    let mut app = start(store, udp, https);
     assert_eq!(healthy(&client, https).await["vehicles"], 0);
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0")
         .await
@@ -102,17 +108,16 @@ async fn sigterm_writes_pending_positions_and_a_restart_serves_them() {
     );
     terminate(&mut app);
 
-    let mut reader = Location::parse(&store)
-        .expect("location")
-        .reader()
-        .expect("reader");
-    assert_eq!(
-        reader.count().expect("count"),
-        500,
-        "SIGTERM flushed every pending position"
-    );
+    // The store's clients block: off the runtime's workers.
+    let location = Location::parse(store).expect("location");
+    let count = tokio::task::spawn_blocking(move || {
+        location.reader().expect("reader").count().expect("count")
+    })
+    .await
+    .expect("count");
+    assert_eq!(count, 500, "SIGTERM flushed every pending position");
 
-    let mut again = start(&store, udp, https);
+    let mut again = start(store, udp, https);
     assert_eq!(healthy(&client, https).await["vehicles"], 500);
     let near: Vec<serde_json::Value> = client
         .get(format!("https://127.0.0.1:{https}/?lon=0&lat=45&k=2"))

@@ -1,6 +1,8 @@
 //! The storage suite every backend passes: newest position wins, nearest-k is exact against
 //! a brute-force answer, distances are geodesic, and data survives reopening.
 
+mod common;
+
 use trafficapp::geo::haversine_m;
 use trafficapp::packet::Position;
 use trafficapp::store::{Location, Reader, Writer};
@@ -27,10 +29,24 @@ impl Rng {
     }
 }
 
-fn backends() -> Vec<(tempfile::TempDir, Location)> {
+/// What keeps a backend's data alive for a test: a directory or a database.
+#[derive(Debug)]
+enum Scratch {
+    Dir(#[allow(dead_code)] tempfile::TempDir),
+    Database(#[allow(dead_code)] common::Database),
+}
+
+/// Every backend, each empty: a SQLite file in a fresh directory, and a fresh database on the
+/// test PostgreSQL server.
+fn backends() -> Vec<(Scratch, Location)> {
     let dir = tempfile::tempdir().expect("tempdir");
-    let location = Location::Sqlite(dir.path().join("traffic.db"));
-    vec![(dir, location)]
+    let sqlite = Location::Sqlite(dir.path().join("traffic.db"));
+    let db = common::Database::create();
+    let postgres = Location::Postgres(db.url.clone());
+    vec![
+        (Scratch::Dir(dir), sqlite),
+        (Scratch::Database(db), postgres),
+    ]
 }
 
 fn open(location: &Location) -> (Box<dyn Writer>, Box<dyn Reader>) {
@@ -153,10 +169,62 @@ fn stored_positions_survive_reopening() {
 }
 
 #[test]
-fn a_postgres_url_is_refused_with_a_clear_error_until_that_backend_exists() {
-    let err = Location::parse("postgres://localhost/traffic").expect_err("refused");
+fn a_location_is_a_file_path_or_a_postgres_url_and_anything_else_is_refused() {
+    assert_eq!(
+        Location::parse("postgres://u@localhost/traffic").expect("postgres"),
+        Location::Postgres("postgres://u@localhost/traffic".into())
+    );
+    assert_eq!(
+        Location::parse("postgresql://localhost").expect("postgresql"),
+        Location::Postgres("postgresql://localhost".into())
+    );
+    assert_eq!(
+        Location::parse("sqlite://data/t.db").expect("sqlite"),
+        Location::Sqlite("data/t.db".into())
+    );
+    assert_eq!(
+        Location::parse("t.db").expect("path"),
+        Location::Sqlite("t.db".into())
+    );
+    let err = Location::parse("mysql://localhost/traffic").expect_err("refused");
     assert!(
         err.to_string().contains("unsupported store location"),
         "{err}"
+    );
+}
+
+#[test]
+fn an_unreachable_postgres_server_is_a_clear_error() {
+    // Port 1 on loopback: nothing listens there.
+    let location = Location::parse("postgres://nobody@127.0.0.1:1/traffic").expect("parse");
+    let err = location.writer().expect_err("no server");
+    assert!(err.to_string().starts_with("postgres: "), "{err}");
+}
+
+#[test]
+fn a_lost_postgres_connection_is_opened_again_for_the_next_write_and_query() {
+    let db = common::Database::create();
+    let location = Location::Postgres(db.url.clone());
+    let (mut writer, mut reader) = open(&location);
+    writer.write(&[position("a", 1.0, 1.0, 1)]).expect("write");
+    db.cut_connections();
+    // The first use after the cut may fail (the client learns of it then); the next works.
+    let mut attempts = 0;
+    while writer.write(&[position("b", 2.0, 2.0, 2)]).is_err() {
+        attempts += 1;
+        assert!(attempts < 3, "the writer did not reconnect");
+    }
+    let found = loop {
+        match reader.nearest(2.0, 2.0, 2) {
+            Ok(found) => break found,
+            Err(e) => {
+                attempts += 1;
+                assert!(attempts < 6, "the reader did not reconnect: {e}");
+            }
+        }
+    };
+    assert_eq!(
+        found.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
+        ["b", "a"]
     );
 }

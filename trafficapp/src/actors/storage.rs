@@ -90,10 +90,18 @@ impl Storage {
 
     #[terminate]
     fn ended(&mut self, reason: &ExitReason) {
-        // Shutting down: write what is pending, here on this thread, before the writer goes.
+        // Shutting down: write what is pending before the writer goes, waiting for it. The
+        // write runs on a thread of its own: a store's blocking client may not run on a
+        // runtime worker.
         if let Some(writer) = self.writer.as_mut() {
             let n = self.pending.len();
-            match writer.write(&self.pending) {
+            let pending = &self.pending;
+            let written = std::thread::scope(|s| {
+                s.spawn(|| writer.write(pending))
+                    .join()
+                    .unwrap_or_else(|_| panic!("the store writer panicked in the final write"))
+            });
+            match written {
                 Ok(()) => {
                     metrics::counter!(telemetry::STORED).increment(n as u64);
                     tracing::info!(flushed = n, %reason, "storage stopped");

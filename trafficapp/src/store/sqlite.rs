@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, params};
 
-use super::{Found, Reader, StoreError, Writer, nearest_within};
+use super::{Found, Reader, StoreError, Writer, nearest_within, newest_per_vehicle};
 use crate::geo::{EARTH_RADIUS_M, bounding_boxes, haversine_m};
 use crate::packet::Position;
 
@@ -160,18 +160,7 @@ impl Sqlite {
 
 impl Writer for Sqlite {
     fn write(&mut self, batch: &[Position]) -> Result<(), StoreError> {
-        // The newest report of each vehicle in the batch; the others are superseded.
-        let mut newest: HashMap<&str, &Position> = HashMap::with_capacity(batch.len());
-        for p in batch {
-            newest
-                .entry(p.id.as_str())
-                .and_modify(|q| {
-                    if p.received_ms >= q.received_ms {
-                        *q = p;
-                    }
-                })
-                .or_insert(p);
-        }
+        let newest = newest_per_vehicle(batch);
         let tx = self.conn.transaction()?;
         let mut learned: Vec<(String, Known)> = Vec::new();
         {
@@ -187,7 +176,7 @@ impl Writer for Sqlite {
                 "INSERT OR REPLACE INTO vehicles_at (vid, min_lon, max_lon, min_lat, max_lat)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            for p in newest.into_values() {
+            for p in newest {
                 let known = match self.known.get(&p.id) {
                     Some(k) => Some(*k),
                     None => lookup
