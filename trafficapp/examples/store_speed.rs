@@ -1,5 +1,7 @@
-//! Times the embedded store's writer: `cargo run --release -p trafficapp --example store_speed`.
-//! Writes 500,000 reports of 10,000 vehicles in batches of 4,096 and prints positions per second.
+//! Times a store's writer: `cargo run --release -p trafficapp --example store_speed [STORE]`,
+//! where STORE is a `postgres://` URL of an empty database (PostGIS) or absent (a fresh SQLite
+//! file). Writes 500,000 reports of 10,000 vehicles in batches of 4,096 and prints positions
+//! per second.
 
 use std::time::Instant;
 
@@ -9,7 +11,10 @@ use trafficapp::store::Location;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("store-speed-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let location = Location::Sqlite(dir.join("traffic.db"));
+    let location = match std::env::args().nth(1) {
+        Some(store) => Location::parse(&store)?,
+        None => Location::Sqlite(dir.join("traffic.db")),
+    };
     let mut writer = location.writer()?;
     let total = 500_000i64;
     let mut batch: Vec<Position> = Vec::with_capacity(4096);
