@@ -3,7 +3,8 @@
 //!
 //! R*Tree answers box queries, not nearest-k, so a query searches a spherical cap around the
 //! point whose radius grows (x4) until it holds `k` vehicles: every vehicle nearer than the
-//! k-th found is inside the cap, so the answer is exact. Distances are haversine metres
+//! k-th found is inside the cap, so the answer is exact. The first cap is sized from the
+//! reader's previous answer, so a dense city and a sparse continent both take about one round. Distances are haversine metres
 //! computed from the stored doubles.
 //!
 //! The index holds each vehicle's grid cell (0.01°, about 1 km), not its point: a report that
@@ -25,6 +26,9 @@ use crate::packet::Position;
 
 /// The first search radius of a query.
 const FIRST_RADIUS_M: f64 = 2_000.0;
+
+/// The smallest first search radius (vehicles stacked on one spot).
+const MIN_RADIUS_M: f64 = 50.0;
 
 /// The side of an index cell, in degrees.
 const CELL_DEG: f64 = 0.01;
@@ -71,8 +75,8 @@ pub struct Sqlite {
     conn: Connection,
     /// The writer's memory of stored vehicles, filled from the table on first sight.
     known: HashMap<String, Known>,
-    /// A reader's recent count of vehicles, to size a query's first search radius.
-    counted: Option<(std::time::Instant, u64)>,
+    /// A reader's distance to the k-th vehicle of its last query, to size the next search.
+    last_kth_m: Option<f64>,
 }
 
 impl Sqlite {
@@ -91,7 +95,7 @@ impl Sqlite {
         Ok(Sqlite {
             conn,
             known: HashMap::new(),
-            counted: None,
+            last_kth_m: None,
         })
     }
 
@@ -108,27 +112,16 @@ impl Sqlite {
         Ok(Sqlite {
             conn,
             known: HashMap::new(),
-            counted: None,
+            last_kth_m: None,
         })
     }
 
-    /// The radius of a cap that holds about `2k` vehicles if they were spread evenly: one
-    /// round for evenly spread data, a few more (x4 each) for clustered data. The count is
-    /// refreshed once a second.
-    fn first_radius(&mut self, k: usize) -> Result<f64, StoreError> {
-        let stale = self
-            .counted
-            .is_none_or(|(at, _)| at.elapsed() > Duration::from_secs(1));
-        if stale {
-            let n: u64 = self
-                .conn
-                .query_row("SELECT count(*) FROM vehicles", [], |row| row.get(0))?;
-            self.counted = Some((std::time::Instant::now(), n));
-        }
-        let n = self.counted.map_or(0, |(_, n)| n).max(1) as f64;
-        // A cap of angular radius t covers about t^2 / 4 of the sphere.
-        let angle = 2.0 * (2.0 * k as f64 / n).sqrt();
-        Ok((angle * EARTH_RADIUS_M).max(FIRST_RADIUS_M))
+    /// Where a query's search starts: a little beyond the distance of the k-th vehicle found
+    /// by this reader's previous query, which holds about `k` vehicles wherever the density is
+    /// like the last query's (one round, sometimes two); 2 km for the first query.
+    fn first_radius(&self) -> f64 {
+        self.last_kth_m
+            .map_or(FIRST_RADIUS_M, |d| (d * 1.5).max(MIN_RADIUS_M))
     }
 
     fn candidates(&self, lon: f64, lat: f64, radius_m: f64) -> Result<Vec<Found>, StoreError> {
@@ -245,11 +238,12 @@ impl Reader for Sqlite {
             return Ok(Vec::new());
         }
         let whole_earth = std::f64::consts::PI * EARTH_RADIUS_M;
-        let mut radius = self.first_radius(k)?;
+        let mut radius = self.first_radius();
         loop {
             let complete = radius >= whole_earth;
             let candidates = self.candidates(lon, lat, radius.min(whole_earth))?;
             if let Some(found) = nearest_within(candidates, k, radius, complete) {
+                self.last_kth_m = found.last().map(|f| f.distance_m);
                 return Ok(found);
             }
             radius *= 4.0;
