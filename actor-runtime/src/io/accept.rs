@@ -32,7 +32,15 @@ pub(crate) async fn accept_next(listener: &TcpListener) -> (TcpStream, SocketAdd
     let mut millis = 5;
     loop {
         match listener.accept().await {
-            Ok(accepted) => return accepted,
+            Ok((stream, peer)) => {
+                // Small replies go out at once: with Nagle's algorithm a second small write
+                // waits for the peer to acknowledge the first, which a peer delaying its
+                // acknowledgements holds for up to 40 ms.
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::debug!(error = %e, "TCP_NODELAY not set");
+                }
+                return (stream, peer);
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
                 tokio::time::sleep(Duration::from_millis(millis)).await;
