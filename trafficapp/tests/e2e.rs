@@ -14,7 +14,7 @@ use trafficapp::Settings;
 use trafficapp::packet::encode;
 
 mod common;
-use common::{https_client, sample, until};
+use common::{https_client, metrics, nearest, sample, until};
 
 const SAMPLE: &str = "hKJJRNkkNGUwOTEzOTYtNjJhZS00ZjNiLTg3MTUtN2I0ZmM5YzY0ZDE0o0xvbsvAU1R+Qxkx1qNMYXTLwEI9Ghs6ciCpRW1lcmdlbmN5wg==";
 
@@ -72,14 +72,7 @@ async fn reports_in_over_udp_nearest_vehicles_out_over_https() {
         .expect("base64");
     socket.send_to(&packet, udp).await.expect("send");
     let found: Vec<serde_json::Value> = until("the sample packet stored", async || {
-        let found: Vec<serde_json::Value> = client
-            .get(format!("{base}/?lon=-77.32&lat=-36.47"))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
+        let found = nearest(&client, &base, "?lon=-77.32&lat=-36.47").await?;
         (!found.is_empty()).then_some(found)
     })
     .await;
@@ -108,14 +101,7 @@ async fn reports_in_over_udp_nearest_vehicles_out_over_https() {
         socket.send_to(&good, udp).await.expect("send");
     }
     let metrics = until("every packet counted", async || {
-        let text = client
-            .get(format!("{base}/metrics"))
-            .send()
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
+        let text = metrics(&client, &base).await?;
         (sample(&text, "traffic_positions_stored_total") >= 6.0).then_some(text)
     })
     .await;
@@ -153,14 +139,9 @@ async fn reports_in_over_udp_nearest_vehicles_out_over_https() {
         ),
         1.0
     );
-    let near: Vec<serde_json::Value> = client
-        .get(format!("{base}/?lon=10&lat=20&k=3"))
-        .send()
+    let near = nearest(&client, &base, "?lon=10&lat=20&k=3")
         .await
-        .expect("query")
-        .json()
-        .await
-        .expect("json");
+        .expect("query");
     assert_eq!(near.len(), 3);
     assert_eq!(near[0]["ID"], "good-0");
 

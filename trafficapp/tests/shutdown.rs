@@ -86,14 +86,9 @@ async fn sigterm_then_restart(store: &str) {
     // Every report decoded and waiting in the writer, none written yet.
     let mut decoded = 0.0;
     for _ in 0..400 {
-        let metrics = client
-            .get(format!("https://127.0.0.1:{https}/metrics"))
-            .send()
+        let metrics = common::metrics(&client, &format!("https://127.0.0.1:{https}"))
             .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text");
+            .expect("metrics");
         decoded = common::sample(&metrics, "traffic_packets_decoded_total");
         if decoded >= 500.0 {
             break;
@@ -119,14 +114,13 @@ async fn sigterm_then_restart(store: &str) {
 
     let mut again = start(store, udp, https);
     assert_eq!(healthy(&client, https).await["vehicles"], 500);
-    let near: Vec<serde_json::Value> = client
-        .get(format!("https://127.0.0.1:{https}/?lon=0&lat=45&k=2"))
-        .send()
-        .await
-        .expect("query")
-        .json()
-        .await
-        .expect("json");
+    let near = common::nearest(
+        &client,
+        &format!("https://127.0.0.1:{https}"),
+        "?lon=0&lat=45&k=2",
+    )
+    .await
+    .expect("query");
     assert_eq!(near[0]["ID"], "v0");
     assert_eq!(near[1]["ID"], "v1");
     terminate(&mut again);

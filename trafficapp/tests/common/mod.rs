@@ -147,6 +147,23 @@ pub(crate) async fn metrics(client: &reqwest::Client, base: &str) -> Option<Stri
         .ok()
 }
 
+/// The app's answer to a nearest-vehicle query (`query` like `?lon=1&lat=2&k=3`) over HTTPS
+/// at `base`.
+pub(crate) async fn nearest(
+    client: &reqwest::Client,
+    base: &str,
+    query: &str,
+) -> Option<Vec<serde_json::Value>> {
+    client
+        .get(format!("{base}/{query}"))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()
+}
+
 /// A client for the app's self-signed HTTPS.
 pub(crate) fn https_client() -> reqwest::Client {
     reqwest::Client::builder()
