@@ -16,7 +16,7 @@ use crate::exit::{Down, Exit, ExitReason, Signal};
 use crate::pid::{Pid, with_current};
 use crate::process::Process;
 use crate::record::{Dormant, Next, ProcessRecord};
-use crate::{registry, table};
+use crate::{blocking, registry, table, watchdog};
 
 /// The mailbox capacity of an actor that does not set `#[actor(mailbox = N)]`.
 pub const DEFAULT_MAILBOX: usize = 1024;
@@ -42,6 +42,12 @@ pub trait Actor: Addressable + Sized + Send + 'static {
     const NAME: Option<&'static str>;
     #[doc(hidden)]
     const TRAPS_EXITS: bool;
+    #[doc(hidden)]
+    const BLOCKING: bool;
+
+    /// The message's variant as `KindMsg::Variant`, for the watchdog's report.
+    #[doc(hidden)]
+    fn __variant(msg: &Self::Msg) -> &'static str;
 
     #[doc(hidden)]
     fn __init(
@@ -97,6 +103,7 @@ pub trait Actor: Addressable + Sized + Send + 'static {
 pub trait ActorOptions {
     const MAILBOX: usize;
     const NAME: Option<&'static str>;
+    const BLOCKING: bool;
 }
 
 /// Starts an actor of type `A`; [`Actor::spawn`] in function form.
@@ -228,9 +235,17 @@ impl<A: Actor> Dormant for DormantActor<A> {
         let task = ActorTask {
             cell: ctx.record().clone(),
             done: false,
+            actor: std::any::type_name::<A>(),
+            // An actor on a thread of its own holds no worker: nothing to watch.
+            watched: !A::BLOCKING,
+            handling: watchdog::IDLE,
             fut: run(state, ctx),
         };
-        runtime.spawn(task).abort_handle()
+        if A::BLOCKING {
+            blocking::start(task, &runtime)
+        } else {
+            runtime.spawn(task).abort_handle()
+        }
     }
 }
 
@@ -242,7 +257,10 @@ async fn run<A: Actor>(mut state: A, mut ctx: Ctx<A>) {
             break reason;
         }
         match ctx.next().await {
-            Next::Message(msg) => state.__handle(msg, &mut ctx).await,
+            Next::Message(msg) => {
+                watchdog::handling(A::__variant(&msg));
+                state.__handle(msg, &mut ctx).await;
+            }
             Next::Signal(Signal::Stop(reason)) | Next::Finished(reason) => break reason,
             Next::Signal(Signal::Finish(reason)) => ctx.finish_with(reason),
             Next::Signal(Signal::Exit { exit, .. }) => {
@@ -252,6 +270,7 @@ async fn run<A: Actor>(mut state: A, mut ctx: Ctx<A>) {
                     // (a supervisor or pool started by an actor must not outlive it).
                     break exit.reason;
                 } else if A::TRAPS_EXITS {
+                    watchdog::handling("#[on_exit]");
                     state.__on_exit(*exit, &mut ctx).await;
                 } else if !exit.reason.is_normal() {
                     break exit.reason;
@@ -261,10 +280,12 @@ async fn run<A: Actor>(mut state: A, mut ctx: Ctx<A>) {
                 // The monitor has fired: forget it here, so a long-lived watcher of many
                 // short-lived actors does not keep a record per monitor.
                 ctx.record().remove_monitoring(down.monitor);
+                watchdog::handling("#[on_down]");
                 state.__on_down(*down, &mut ctx).await;
             }
         }
     };
+    watchdog::handling("#[terminate]");
     state.__terminate(&reason, &mut ctx).await;
     ctx.record().close(reason);
     drop(state);
@@ -272,11 +293,18 @@ async fn run<A: Actor>(mut state: A, mut ctx: Ctx<A>) {
 }
 
 pin_project! {
-    /// The task of one actor: catches a panic as exit reason `Panic`, and records an exit
-    /// when the task is aborted (kill) or dropped with its runtime.
+    /// The task of one actor: catches a panic as exit reason `Panic`, records an exit
+    /// when the task is aborted (kill) or dropped with its runtime, and times each poll for
+    /// the watchdog.
     struct ActorTask<M, F> where M: Send, M: 'static {
         cell: Arc<ProcessRecord<M>>,
         done: bool,
+        // The actor's type, for the watchdog's report.
+        actor: &'static str,
+        // Whether polls are timed: false for a blocking actor, which holds no worker.
+        watched: bool,
+        // What the actor was handling when it last suspended.
+        handling: &'static str,
         #[pin]
         fut: F,
     }
@@ -307,7 +335,19 @@ impl<M: Send + 'static, F: Future<Output = ()>> Future for ActorTask<M, F> {
         }
         let pid = this.cell.pid();
         let fut = this.fut;
-        match catch_unwind(AssertUnwindSafe(|| with_current(pid, || fut.poll(cx)))) {
+        let timer = if *this.watched {
+            watchdog::begin(this.handling)
+        } else {
+            None
+        };
+        let polled = catch_unwind(AssertUnwindSafe(|| with_current(pid, || fut.poll(cx))));
+        if *this.watched {
+            *this.handling = match timer {
+                Some(timer) => timer.end(pid, this.actor),
+                None => watchdog::current(),
+            };
+        }
+        match polled {
             Ok(Poll::Pending) => {
                 // The actor suspends (in a handler's `.await`, or parked): senders waiting for
                 // room it has made must not wait for the next group wake-up, which may never

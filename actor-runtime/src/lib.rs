@@ -57,6 +57,7 @@ mod sync;
 mod deadline;
 mod error;
 mod exit;
+pub mod watchdog;
 // 3. the mailbox, the erased process, the process and name tables
 mod mailbox;
 mod names;
@@ -74,6 +75,7 @@ mod event;
 mod timer;
 // 7. actors and their life; the registry's typed face; the node
 mod actor;
+mod blocking;
 pub mod registry;
 mod system;
 // 8. supervision, pools, applications

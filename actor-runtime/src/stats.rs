@@ -1,4 +1,5 @@
-//! Node-wide counters of every message that was not delivered or not answered.
+//! Node-wide counters of every message that was not delivered or not answered, and of every
+//! stall the watchdog saw.
 //!
 //! Nothing is dropped silently: each way a message can be lost has its counter here, bumped
 //! by the layer that loses it and read by [`crate::stats`].
@@ -10,6 +11,7 @@ static UNDELIVERED: AtomicU64 = AtomicU64::new(0);
 static DROPPED_AT_EXIT: AtomicU64 = AtomicU64::new(0);
 static LATE_REPLIES: AtomicU64 = AtomicU64::new(0);
 static TIMER_MISSES: AtomicU64 = AtomicU64::new(0);
+static SLOW_POLLS: AtomicU64 = AtomicU64::new(0);
 
 pub(crate) fn refused() {
     REFUSED.fetch_add(1, Ordering::Relaxed);
@@ -25,6 +27,9 @@ pub(crate) fn late_reply() {
 }
 pub(crate) fn timer_miss() {
     TIMER_MISSES.fetch_add(1, Ordering::Relaxed);
+}
+pub(crate) fn slow_poll() {
+    SLOW_POLLS.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Node-wide counts of every message that was not delivered or not answered.
@@ -45,6 +50,9 @@ pub struct Stats {
     /// These are also counted in `refused_full` or `sent_to_stopped`: this field tells how many
     /// of those came from timers.
     pub timer_misses: u64,
+    /// Times a handler held a runtime worker longer than the watchdog's budget without
+    /// yielding (see [`watchdog`](crate::watchdog)). Not a lost message: a stalled node.
+    pub slow_polls: u64,
     /// Actors running now.
     pub actors: usize,
 }
@@ -58,6 +66,7 @@ impl Stats {
             dropped_at_exit: DROPPED_AT_EXIT.load(Ordering::Relaxed),
             late_replies: LATE_REPLIES.load(Ordering::Relaxed),
             timer_misses: TIMER_MISSES.load(Ordering::Relaxed),
+            slow_polls: SLOW_POLLS.load(Ordering::Relaxed),
             actors: 0,
         }
     }

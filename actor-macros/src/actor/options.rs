@@ -6,13 +6,16 @@ use syn::{Expr, ExprLit, Lit, LitStr, Path};
 
 use crate::ctxt::Ctxt;
 
-const STRUCT_OPTIONS: &str = "expected `mailbox = N`, `name = \"...\"` or `crate = path`";
+const STRUCT_OPTIONS: &str =
+    "expected `mailbox = N`, `name = \"...\"`, `blocking` or `crate = path`";
 
 /// Options on the struct: `#[actor(mailbox = 4096, name = "storage", crate = my_rt)]`.
 #[derive(Default)]
 pub(crate) struct StructOptions {
     pub(crate) mailbox: Option<Expr>,
     pub(crate) name: Option<LitStr>,
+    /// `blocking`: the actor runs on a thread of its own.
+    pub(crate) blocking: Option<Path>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -90,6 +93,17 @@ impl StructOptions {
                     }
                     set_once(cx, &mut opts.name, lit, &meta, "name");
                 }
+                "blocking" => {
+                    if meta.input.peek(syn::Token![=]) {
+                        let value: Expr = meta.value()?.parse()?;
+                        cx.error_spanned_by(
+                            &value,
+                            "`blocking` takes no value: write `#[actor(blocking)]`, or leave it out for an actor that shares the runtime's workers",
+                        );
+                        return Ok(());
+                    }
+                    set_once(cx, &mut opts.blocking, meta.path.clone(), &meta, "blocking");
+                }
                 "crate" => {
                     let path: Path = meta.value()?.parse()?;
                     set_once(cx, &mut opts.krate, path, &meta, "crate");
@@ -125,6 +139,12 @@ impl ImplOptions {
                 "crate" => {
                     let path: Path = meta.value()?.parse()?;
                     set_once(cx, &mut opts.krate, path, &meta, "crate");
+                }
+                "blocking" => {
+                    cx.error_spanned_by(
+                        &meta.path,
+                        "`blocking` belongs on the struct's `#[actor(..)]`, not on the impl",
+                    );
                 }
                 other @ ("mailbox" | "name") => {
                     cx.error_spanned_by(
