@@ -109,7 +109,7 @@ fn report(pid: Pid, actor: &'static str, message: &'static str, held: Duration, 
     tracing::warn!(
         actor,
         %pid,
-        message,
+        handling = message,
         held_ms = held.as_secs_f64() * 1e3,
         budget_ms = budget.as_secs_f64() * 1e3,
         "a handler held a runtime worker for {held:.1?} without yielding (budget {budget:?}); \

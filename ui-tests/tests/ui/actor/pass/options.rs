@@ -2,7 +2,7 @@ extern crate actor_runtime as rt;
 
 use rt::prelude::*;
 
-#[rt::actor(mailbox = 2 * 1024, name = "options-singleton", crate = ::rt)]
+#[rt::actor(mailbox = 2 * 1024, name = "options-singleton", blocking, crate = ::rt)]
 struct Singleton;
 
 #[rt::actor(crate = ::rt)]
