@@ -22,5 +22,6 @@ chapters! {
     events_and_pools => "events-and-pools.md",
     bridges => "bridges.md",
     performance => "performance.md",
+    fairness => "fairness.md",
     traffic_app => "traffic-app.md",
 }

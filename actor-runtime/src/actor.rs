@@ -241,6 +241,7 @@ impl<A: Actor> Dormant for DormantActor<A> {
             handling: watchdog::IDLE,
             fut: run(state, ctx),
         };
+        watchdog::ensure_ticker();
         if A::BLOCKING {
             blocking::start(task, &runtime)
         } else {

@@ -9,10 +9,16 @@
 //!   counting actors, against a raw tokio `UdpSocket` receive loop (datagrams handled per
 //!   second, and the share that survived loopback).
 //!
+//! - fairness: the latency of calls to an idle actor while 2 or 4 handlers compute without
+//!   yielding, declared `#[actor(blocking)]` against undeclared (median and worst);
+//! - watchdog: tell throughput with the watchdog on (the default) against off, alternating in
+//!   one process.
+//!
 //! Each measurement runs in its own child process (so one phase's freed memory cannot hide
 //! another's growth) and is repeated; the table shows medians and the ratio to the baseline.
 //! Options: `--quick` (fewer repetitions and smaller counts, for CI smoke runs).
 
+mod fairness;
 mod peers;
 
 use std::process::Command;
@@ -81,7 +87,7 @@ impl Counter {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(
             std::env::var("WT")
@@ -443,6 +449,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Runs one phase in this process and prints its numbers on one line.
 fn run_phase(phase: &str, quick: bool) {
+    if std::env::var_os("WATCHDOG_OFF").is_some() {
+        // For A/B runs of any phase by hand: `WATCHDOG_OFF=1 benches --phase call-ours`.
+        actor_runtime::watchdog::set_budget(None);
+    }
     let scale = if quick { 10 } else { 1 };
     let out = match phase {
         "tell-ours" => format!("{}", tell_ours(TELLS / scale)),
@@ -462,6 +472,27 @@ fn run_phase(phase: &str, quick: bool) {
         "spawn-tokio" => {
             let (t, b, u) = spawn_tokio(ACTORS / scale as usize);
             format!("{t} {b} {u}")
+        }
+        "tell-watchdog-ab" => {
+            // On and off alternately in one process, so both see the same machine; `AB_OFF_FIRST`
+            // swaps the order, to check the order does not bias the result.
+            let (mut on, mut off) = (Vec::new(), Vec::new());
+            for _ in 0..if quick { 2 } else { 10 } {
+                let off_first = std::env::var_os("AB_OFF_FIRST").is_some();
+                for on_now in [!off_first, off_first] {
+                    let budget = on_now.then_some(actor_runtime::watchdog::DEFAULT_BUDGET);
+                    actor_runtime::watchdog::set_budget(budget);
+                    let r = tell_ours(TELLS / scale / 2);
+                    if on_now { on.push(r) } else { off.push(r) }
+                }
+            }
+            format!("{} {}", median(on), median(off))
+        }
+        "fair-declared-2" | "fair-undeclared-2" | "fair-declared-4" | "fair-undeclared-4" => {
+            let n = if phase.ends_with('4') { 4 } else { 2 };
+            let compute = Duration::from_millis(if quick { 200 } else { 1000 });
+            let (m, x) = fairness::idle_call_latency(n, phase.contains("-declared"), compute);
+            format!("{m} {x}")
         }
         "tell-kameo" => format!("{}", tell_kameo(TELLS / scale)),
         "call-kameo" => {
@@ -538,6 +569,10 @@ fn main() {
     let http_plain = measure("http-plain", reps.min(3), quick);
     let tell_kameo = measure("tell-kameo", reps, quick);
     let call_kameo = measure("call-kameo", reps, quick);
+    let watchdog_ab = measure("tell-watchdog-ab", reps.min(3), quick);
+    let fair = |p: &str| measure(p, reps.min(3), quick);
+    let (fair_d2, fair_u2) = (fair("fair-declared-2"), fair("fair-undeclared-2"));
+    let (fair_d4, fair_u4) = (fair("fair-declared-4"), fair("fair-undeclared-4"));
     eprintln!("\r{:40}", "");
 
     let row = |name: &str, ours: f64, base: f64, unit: &str, higher_is_better: bool| {
@@ -632,4 +667,32 @@ fn main() {
         "k/s",
         true,
     );
+    println!("{:<28} {:>14} {:>14}", "", "watchdog on", "watchdog off");
+    row(
+        "tell throughput",
+        column(&watchdog_ab, 0) / 1e6,
+        column(&watchdog_ab, 1) / 1e6,
+        "M msg/s",
+        true,
+    );
+    println!(
+        "{:<28} {:>14} {:>14}",
+        "idle actor's call while", "blocking", "undeclared"
+    );
+    for (n, d, u) in [(2, &fair_d2, &fair_u2), (4, &fair_d4, &fair_u4)] {
+        row(
+            &format!("  {n} compute, median"),
+            column(d, 0) / 1e3,
+            column(u, 0) / 1e3,
+            "us",
+            false,
+        );
+        row(
+            &format!("  {n} compute, worst"),
+            column(d, 1) / 1e3,
+            column(u, 1) / 1e3,
+            "us",
+            false,
+        );
+    }
 }
