@@ -49,11 +49,12 @@
 #![warn(missing_docs)]
 
 // Floors, from the ground up: a module uses only those on its floor or below.
-// 1. identity and plumbing
+// 1. identity and plumbing; the thread a blocking actor runs on
+mod blocking;
 mod pid;
 mod stats;
 mod sync;
-// 2. exit reasons and signals, errors, deadlines
+// 2. exit reasons and signals, errors, deadlines, the watchdog
 mod deadline;
 mod error;
 mod exit;
@@ -75,7 +76,6 @@ mod event;
 mod timer;
 // 7. actors and their life; the registry's typed face; the node
 mod actor;
-mod blocking;
 pub mod registry;
 mod system;
 // 8. supervision, pools, applications
