@@ -11,7 +11,8 @@ mod supervisor;
 /// holds `#[init]` and the `#[handle(call)]` / `#[handle(cast)]` methods.
 ///
 /// Struct options: `mailbox = N` (capacity, default 1024), `name = "..."` (register on spawn),
-/// `crate = path` (where `actor_runtime` is, if renamed; also accepted on the impl).
+/// `blocking` (run on a thread of its own, for handlers that compute or block without
+/// awaiting), `crate = path` (where `actor_runtime` is, if renamed; also accepted on the impl).
 #[proc_macro_attribute]
 pub fn actor(attr: TokenStream, item: TokenStream) -> TokenStream {
     actor::expand(attr.into(), item.into()).into()

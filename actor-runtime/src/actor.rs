@@ -243,7 +243,12 @@ impl<A: Actor> Dormant for DormantActor<A> {
         };
         watchdog::ensure_ticker();
         if A::BLOCKING {
-            blocking::start(task, &runtime)
+            let cell = task.cell.clone();
+            blocking::start(task, &runtime, move |error| {
+                cell.close(ExitReason::error(format!(
+                    "could not start the actor's thread: {error}"
+                )));
+            })
         } else {
             runtime.spawn(task).abort_handle()
         }
@@ -336,18 +341,9 @@ impl<M: Send + 'static, F: Future<Output = ()>> Future for ActorTask<M, F> {
         }
         let pid = this.cell.pid();
         let fut = this.fut;
-        let timer = if *this.watched {
-            watchdog::begin(this.handling)
-        } else {
-            None
-        };
+        watchdog::begin(this.handling, pid, this.actor, *this.watched);
         let polled = catch_unwind(AssertUnwindSafe(|| with_current(pid, || fut.poll(cx))));
-        if *this.watched {
-            *this.handling = match timer {
-                Some(timer) => timer.end(pid, this.actor),
-                None => watchdog::current(),
-            };
-        }
+        *this.handling = watchdog::end();
         match polled {
             Ok(Poll::Pending) => {
                 // The actor suspends (in a handler's `.await`, or parked): senders waiting for

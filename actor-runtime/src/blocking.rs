@@ -17,8 +17,14 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
-/// Starts `task` on a new thread; returns the handle that stops it.
-pub(crate) fn start<F>(task: F, runtime: &Handle) -> AbortHandle
+/// Starts `task` on a new thread; returns the handle that stops it. If the thread cannot be
+/// started, `failed` is called with the error before the task is dropped (so the actor's exit
+/// can say why).
+pub(crate) fn start<F>(
+    task: F,
+    runtime: &Handle,
+    failed: impl FnOnce(&std::io::Error),
+) -> AbortHandle
 where
     F: Future<Output = ()> + Send + 'static,
 {
@@ -29,10 +35,13 @@ where
         let _keeper_gone = keeper_gone;
         let _ = actor_done.await;
     });
+    // The task is handed over once the thread exists, so a failed start still has it here.
+    let (hand_over, take) = std::sync::mpsc::sync_channel::<F>(1);
     let handle = runtime.clone();
     let spawned = std::thread::Builder::new()
         .name("actor-blocking".to_owned())
         .spawn(move || {
+            let Ok(task) = take.recv() else { return };
             handle.block_on(async move {
                 tokio::select! {
                     // The stop first: an actor that always has a message ready must still
@@ -44,10 +53,17 @@ where
             });
             drop(finished);
         });
-    if let Err(error) = spawned {
-        // The closure, and the actor's task in it, is dropped: the task records the exit.
-        tracing::error!(%error, "could not start the thread of a blocking actor");
-        keeper.abort();
+    match spawned {
+        Ok(_) => {
+            // The receiver lives until the thread has taken the task: this cannot fail.
+            let _ = hand_over.send(task);
+        }
+        Err(error) => {
+            tracing::error!(%error, "could not start the thread of a blocking actor");
+            failed(&error);
+            drop(task);
+            keeper.abort();
+        }
     }
     keeper.abort_handle()
 }

@@ -7,13 +7,16 @@
 //! the budget, reports it here once: a `tracing` warning naming the actor, pid, message
 //! variant and duration, the metric `actor_slow_polls_total`, and [`Stats::slow_polls`].
 //!
-//! Polls are timed on a coarse clock rather than by reading the system clock at both ends of
-//! each: a thread (`actor-watchdog`) stores the time every tenth of the budget (1 to 10 ms) in
-//! one atomic that polls read. A poll is reported when the coarse
-//! clock moved by more than the budget plus one tick while it ran, so every report is a poll
-//! that really held its worker longer than the budget; the duration given is within a tick.
+//! Handlers are timed on a coarse clock rather than by reading the system clock around each:
+//! a thread (`actor-watchdog`) sleeps a tenth of the budget (1 to 10 ms) at a time and adds
+//! each sleep to one atomic, which the actor's task reads when a poll starts, before each
+//! message and when the poll ends. A sleep never returns early, so the counter never runs
+//! ahead of real time: a stretch during which it moved by more than the budget plus one tick
+//! surely took longer than the budget, even if the ticker thread itself was held up. Each
+//! message (or hook) is timed on its own, so the report names the handler that was slow, not
+//! whichever ran last in the poll; a run of many quick messages is not reported.
 //!
-//! The message variant being handled travels in a thread-local that the actor's task sets
+//! The label of what is being handled travels in a thread-local that the actor's task sets
 //! before each poll and reads back after it, so a handler that moves to another worker at an
 //! `.await` is still named correctly.
 //!
@@ -21,9 +24,8 @@
 
 use std::cell::Cell;
 use std::sync::Once;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::pid::Pid;
 use crate::stats;
@@ -37,15 +39,19 @@ pub const MIN_BUDGET: Duration = Duration::from_millis(1);
 
 /// The budget in microseconds; 0 turns the watchdog off.
 static BUDGET_US: AtomicU64 = AtomicU64::new(micros(DEFAULT_BUDGET));
-/// The coarse clock: microseconds since [`epoch`], stored by the ticker thread.
-static NOW_US: AtomicU64 = AtomicU64::new(0);
+/// The coarse clock: the sum, in microseconds, of the ticker's completed sleeps.
+static SLEPT_US: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
     /// What the actor polled on this thread is handling: a message variant, or a hook.
-    static HANDLING: Cell<&'static str> = const { Cell::new(IDLE) };
+    static LABEL: Cell<&'static str> = const { Cell::new(IDLE) };
+    /// When that began on the coarse clock, and the budget it is held to (0: not timed).
+    static SINCE: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    /// The actor being polled, for a report.
+    static ACTOR: Cell<(Pid, &'static str)> = const { Cell::new((Pid::EXTERNAL, "")) };
 }
 
-/// Shown for a slow poll that started before the actor took any message.
+/// Shown for a slow stretch before the actor took any message.
 pub(crate) const IDLE: &str = "(waiting)";
 
 const fn micros(d: Duration) -> u64 {
@@ -57,29 +63,24 @@ const fn micros(d: Duration) -> u64 {
     }
 }
 
-fn epoch() -> Instant {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
-}
-
 /// The coarse clock's period for a budget: a tenth of it, between 1 and 10 ms.
 fn tick_us(budget_us: u64) -> u64 {
     (budget_us / 10).clamp(1_000, 10_000)
 }
 
 /// Starts the thread that keeps the coarse clock, once per process. Called when an actor
-/// starts, so a program without actors has no such thread.
+/// starts, so a program without actors has no such thread. It wakes once a tick (100 times
+/// a second with the default budget) for the life of the process.
 pub(crate) fn ensure_ticker() {
     static STARTED: Once = Once::new();
     STARTED.call_once(|| {
-        let epoch = epoch();
         let spawned = std::thread::Builder::new()
             .name("actor-watchdog".to_owned())
-            .spawn(move || {
+            .spawn(|| {
                 loop {
-                    let budget = BUDGET_US.load(Ordering::Relaxed);
-                    std::thread::sleep(Duration::from_micros(tick_us(budget)));
-                    NOW_US.store(micros(epoch.elapsed()), Ordering::Relaxed);
+                    let tick = tick_us(BUDGET_US.load(Ordering::Relaxed));
+                    std::thread::sleep(Duration::from_micros(tick));
+                    SLEPT_US.fetch_add(tick, Ordering::Relaxed);
                 }
             });
         if let Err(error) = spawned {
@@ -90,7 +91,7 @@ pub(crate) fn ensure_ticker() {
 
 /// Sets how long a handler may hold a worker without yielding before the watchdog reports it;
 /// `None` turns the watchdog off. Node-wide; the default is [`DEFAULT_BUDGET`]. A budget below
-/// [`MIN_BUDGET`] is raised to it.
+/// [`MIN_BUDGET`] is raised to it. A change applies to handlers that start after it.
 pub fn set_budget(budget: Option<Duration>) {
     let us = budget.map_or(0, |b| micros(b.max(MIN_BUDGET)));
     BUDGET_US.store(us, Ordering::Relaxed);
@@ -105,58 +106,65 @@ pub fn budget() -> Option<Duration> {
     }
 }
 
-/// Called by the receive loop before it hands a message or signal to the actor.
-pub(crate) fn handling(what: &'static str) {
-    HANDLING.with(|h| h.set(what));
-}
-
-/// One timed poll of an actor's task.
-pub(crate) struct PollTimer {
-    started_us: u64,
-    budget_us: u64,
-}
-
-/// Starts timing a poll, with `what` the task was handling when it last suspended. `None`
-/// when the watchdog is off.
-pub(crate) fn begin(what: &'static str) -> Option<PollTimer> {
-    HANDLING.with(|h| h.set(what));
-    let budget_us = BUDGET_US.load(Ordering::Relaxed);
-    (budget_us != 0).then(|| PollTimer {
-        started_us: NOW_US.load(Ordering::Relaxed),
-        budget_us,
-    })
-}
-
-impl PollTimer {
-    /// Ends the poll; reports it when it outlasted the budget. Returns what the task is
-    /// handling now, to be given to the next [`begin`].
-    pub(crate) fn end(self, pid: Pid, actor: &'static str) -> &'static str {
-        let what = HANDLING.with(Cell::get);
-        let held_us = NOW_US
-            .load(Ordering::Relaxed)
-            .saturating_sub(self.started_us);
-        if self.outlasted(held_us) {
-            report(
-                pid,
-                actor,
-                what,
-                Duration::from_micros(held_us),
-                Duration::from_micros(self.budget_us),
-            );
-        }
-        what
+/// Starts a poll of `actor`, which was handling `label` when it last suspended. With `timed`
+/// false (an actor on a thread of its own), only the label is kept.
+pub(crate) fn begin(label: &'static str, pid: Pid, actor: &'static str, timed: bool) {
+    LABEL.with(|l| l.set(label));
+    let budget = if timed {
+        BUDGET_US.load(Ordering::Relaxed)
+    } else {
+        0
+    };
+    if budget != 0 {
+        ACTOR.with(|a| a.set((pid, actor)));
     }
+    SINCE.with(|s| s.set((SLEPT_US.load(Ordering::Relaxed), budget)));
+}
 
-    /// Whether a poll during which the coarse clock moved by `held_us` surely took longer
-    /// than the budget: the clock lags real time by up to one tick at either end.
-    fn outlasted(&self, held_us: u64) -> bool {
-        held_us > self.budget_us.saturating_add(tick_us(self.budget_us))
+/// Called by the receive loop before it hands a message or signal to the actor: ends the
+/// stretch of what it handled before (reporting it if it was slow) and starts this one.
+pub(crate) fn handling(label: &'static str) {
+    let now = SLEPT_US.load(Ordering::Relaxed);
+    let (since, budget) = SINCE.with(Cell::get);
+    if budget != 0 {
+        check(now.saturating_sub(since), budget);
+        SINCE.with(|s| s.set((now, budget)));
+    }
+    LABEL.with(|l| l.set(label));
+}
+
+/// Ends the poll, checking the last stretch; returns what the task is handling now, for the
+/// next [`begin`].
+pub(crate) fn end() -> &'static str {
+    let (since, budget) = SINCE.with(Cell::get);
+    if budget != 0 {
+        check(
+            SLEPT_US.load(Ordering::Relaxed).saturating_sub(since),
+            budget,
+        );
+        SINCE.with(|s| s.set((0, 0)));
+    }
+    LABEL.with(Cell::get)
+}
+
+/// Reports the stretch that just ended if the coarse clock moved by `held_us` during it and
+/// that surely exceeds the budget: real time is at least `held_us` minus one tick.
+fn check(held_us: u64, budget_us: u64) {
+    if outlasted(held_us, budget_us) {
+        let (pid, actor) = ACTOR.with(Cell::get);
+        let label = LABEL.with(Cell::get);
+        report(
+            pid,
+            actor,
+            label,
+            Duration::from_micros(held_us),
+            Duration::from_micros(budget_us),
+        );
     }
 }
 
-/// Reads back what the task handled, for a poll that was not timed.
-pub(crate) fn current() -> &'static str {
-    HANDLING.with(Cell::get)
+fn outlasted(held_us: u64, budget_us: u64) -> bool {
+    held_us > budget_us.saturating_add(tick_us(budget_us))
 }
 
 #[cold]
@@ -187,41 +195,56 @@ mod tests {
         crate::sync::lock(&LOCK)
     }
 
-    fn timer(budget: Duration) -> PollTimer {
-        PollTimer {
-            started_us: 0,
-            budget_us: micros(budget),
-        }
-    }
-
     #[test]
-    fn only_a_poll_longer_than_the_budget_plus_a_tick_counts_as_slow() {
-        let t = timer(Duration::from_millis(100));
-        assert!(!t.outlasted(100_000));
+    fn only_a_stretch_longer_than_the_budget_plus_a_tick_counts_as_slow() {
+        assert!(!outlasted(100_000, 100_000));
         assert!(
-            !t.outlasted(110_000),
+            !outlasted(110_000, 100_000),
             "within a tick of the budget: maybe not slow"
         );
-        assert!(t.outlasted(110_001));
-        let t = timer(MIN_BUDGET);
-        assert!(!t.outlasted(2_000));
-        assert!(t.outlasted(2_001));
+        assert!(outlasted(110_001, 100_000));
+        assert!(!outlasted(2_000, 1_000));
+        assert!(outlasted(2_001, 1_000));
+    }
+
+    /// Waits until the coarse clock has moved by `us` from `from`.
+    fn clock_moves(from: u64, us: u64) {
+        let give_up = std::time::Instant::now() + Duration::from_secs(30);
+        while SLEPT_US.load(Ordering::Relaxed) < from + us && std::time::Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     #[test]
-    fn a_slow_poll_is_counted_once_and_names_what_it_handled() {
+    fn the_slow_handler_of_a_poll_is_reported_once_under_its_own_name() {
         let _one = serial();
-        let before = stats::Stats::counters().slow_polls;
         ensure_ticker();
-        let t = begin("AMsg::Work").expect("the watchdog is on by default");
-        std::thread::sleep(Duration::from_millis(150));
-        // The ticker may lag on a loaded machine: wait until its clock has moved far enough.
-        let give_up = Instant::now() + Duration::from_secs(30);
-        while NOW_US.load(Ordering::Relaxed) < t.started_us + 120_000 && Instant::now() < give_up {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        assert_eq!(t.end(Pid::EXTERNAL, "A"), "AMsg::Work");
+        let before = stats::Stats::counters().slow_polls;
+        let start = SLEPT_US.load(Ordering::Relaxed);
+        begin(IDLE, Pid::EXTERNAL, "A", true);
+        handling("AMsg::Slow");
+        clock_moves(start, 130_000);
+        handling("AMsg::Quick");
         assert_eq!(stats::Stats::counters().slow_polls, before + 1);
+        assert_eq!(end(), "AMsg::Quick");
+        assert_eq!(
+            stats::Stats::counters().slow_polls,
+            before + 1,
+            "the quick one is not reported"
+        );
+    }
+
+    #[test]
+    fn an_untimed_poll_is_never_reported() {
+        let _one = serial();
+        ensure_ticker();
+        let before = stats::Stats::counters().slow_polls;
+        let start = SLEPT_US.load(Ordering::Relaxed);
+        begin(IDLE, Pid::EXTERNAL, "A", false);
+        handling("AMsg::Slow");
+        clock_moves(start, 130_000);
+        assert_eq!(end(), "AMsg::Slow");
+        assert_eq!(stats::Stats::counters().slow_polls, before);
     }
 
     #[test]

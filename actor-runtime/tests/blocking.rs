@@ -2,7 +2,8 @@
 //! client, calls, casts, supervision, kill, shutdown) while its computation holds no worker.
 //!
 //! Nothing here is timed: a handler spins until the test releases it, and the tests check
-//! what was served *while* it spun. Without the declaration, these tests would hang.
+//! what was served *while* it spun. Without the declaration, these tests fail (after the
+//! handler gives up spinning, 20 s later).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

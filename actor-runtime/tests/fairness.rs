@@ -2,11 +2,12 @@
 //! node when they are declared `#[actor(blocking)]`, and, when they are not, the watchdog
 //! names them.
 //!
-//! The bound stated for the declared case: while both compute, every call to a third actor
-//! and every timer is served within 50 ms (the undeclared case waits for the whole
-//! computation). The typical figure is well under a millisecond (see the `fairness` rows of
-//! the benchmark harness); 50 ms leaves room for a shared, noisy machine. The two tests run
-//! one after the other (they share the process-wide watchdog counters and the cores).
+//! The bounds stated for the declared case: while both compute, calls to a third actor and
+//! timers are served within 10 ms at the median, and every one within 250 ms (the undeclared
+//! case waits for the whole computation). The typical figures are tens of microseconds and a
+//! few milliseconds at worst (see the `fairness` rows of the benchmark harness); the worst-case
+//! bound leaves room for a shared, noisy machine. The two tests run one after the other (they
+//! share the process-wide watchdog counters and the cores).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use actor_runtime::prelude::*;
 
-const BOUND: Duration = Duration::from_millis(50);
+const MEDIAN_BOUND: Duration = Duration::from_millis(10);
+const WORST_BOUND: Duration = Duration::from_millis(250);
 
 /// Computes without yielding for the time it is told.
 #[actor(blocking)]
@@ -93,24 +95,38 @@ fn two_workers() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// The slowest call to `idle` and the latest timer, sampled every 10 ms for `for_`.
-async fn sample(idle: &Addr<Idle>, for_: Duration) -> (Duration, Duration, usize) {
-    let (mut call, mut timer, mut n) = (Duration::ZERO, Duration::ZERO, 0);
+/// The calls to `idle` and the timers' lateness, sampled every 10 ms for `for_`, sorted.
+async fn sample(idle: &Addr<Idle>, for_: Duration) -> (Vec<Duration>, Vec<Duration>) {
+    let (mut calls, mut timers) = (Vec::new(), Vec::new());
     let end = Instant::now() + for_;
     while Instant::now() < end {
         let t = Instant::now();
         idle.ping().await.expect("answered");
-        call = call.max(t.elapsed());
+        calls.push(t.elapsed());
         let t = Instant::now();
         tokio::time::sleep(Duration::from_millis(10)).await;
-        timer = timer.max(t.elapsed().saturating_sub(Duration::from_millis(10)));
-        n += 1;
+        timers.push(t.elapsed().saturating_sub(Duration::from_millis(10)));
     }
-    (call, timer, n)
+    calls.sort_unstable();
+    timers.sort_unstable();
+    (calls, timers)
+}
+
+fn check(what: &str, sorted: &[Duration]) {
+    let median = sorted[sorted.len() / 2];
+    let worst = sorted[sorted.len() - 1];
+    assert!(
+        median <= MEDIAN_BOUND,
+        "{what}: median {median:?} (bound {MEDIAN_BOUND:?}), all: {sorted:?}"
+    );
+    assert!(
+        worst <= WORST_BOUND,
+        "{what}: worst {worst:?} (bound {WORST_BOUND:?}), all: {sorted:?}"
+    );
 }
 
 #[test]
-fn while_two_blocking_actors_compute_calls_and_timers_are_served_within_50ms() {
+fn while_two_blocking_actors_compute_calls_and_timers_are_served_within_10ms_at_the_median() {
     let _one = one_at_a_time();
     two_workers().block_on(async {
         let idle = Idle::spawn(()).await.expect("starts");
@@ -127,17 +143,14 @@ fn while_two_blocking_actors_compute_calls_and_timers_are_served_within_50ms() {
         });
         // Let both handlers start computing.
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let (call, timer, n) = sample(&idle, Duration::from_millis(600)).await;
+        let (calls, timers) = sample(&idle, Duration::from_millis(600)).await;
         assert!(
             !busy.is_finished(),
             "the samples were taken while both computed"
         );
-        assert!(n >= 10, "only {n} samples in 600 ms");
-        assert!(call <= BOUND, "a call waited {call:?} (bound {BOUND:?})");
-        assert!(
-            timer <= BOUND,
-            "a timer fired {timer:?} late (bound {BOUND:?})"
-        );
+        assert!(calls.len() >= 10, "only {} samples in 600 ms", calls.len());
+        check("calls to an idle actor", &calls);
+        check("timer lateness", &timers);
         busy.await.expect("both computed");
     });
 }

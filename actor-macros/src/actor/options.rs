@@ -9,7 +9,7 @@ use crate::ctxt::Ctxt;
 const STRUCT_OPTIONS: &str =
     "expected `mailbox = N`, `name = \"...\"`, `blocking` or `crate = path`";
 
-/// Options on the struct: `#[actor(mailbox = 4096, name = "storage", crate = my_rt)]`.
+/// Options on the struct: `#[actor(mailbox = 4096, name = "storage", blocking, crate = my_rt)]`.
 #[derive(Default)]
 pub(crate) struct StructOptions {
     pub(crate) mailbox: Option<Expr>,

@@ -1,5 +1,5 @@
-//! Query workers: each owns a read connection and answers nearest-k queries off the
-//! runtime's worker threads.
+//! Query workers: each owns a read connection and answers nearest-k queries on a thread of
+//! its own.
 
 use std::sync::Arc;
 
@@ -8,16 +8,19 @@ use actor_runtime::prelude::*;
 use crate::settings::Settings;
 use crate::store::{Found, Location, Reader};
 
-/// One worker of the query pool.
+/// One worker of the query pool. Declared `blocking`: a query runs inline on the worker's own
+/// thread, so it holds none of the runtime's workers and takes no hop to the blocking pool and
+/// back.
 #[derive(Debug)]
-#[actor(mailbox = 64)]
+#[actor(mailbox = 64, blocking)]
 pub struct Query {
-    /// `None` while a query runs on the blocking pool.
-    reader: Option<Box<dyn Reader>>,
+    reader: Box<dyn Reader>,
 }
 
 #[actor]
 impl Query {
+    /// Runs on the caller's task, like every `#[init]`: opening the reader goes to the
+    /// blocking pool.
     #[init]
     async fn init(settings: Arc<Settings>) -> Result<Self, String> {
         let location = Location::parse(&settings.store).map_err(|e| e.to_string())?;
@@ -25,36 +28,18 @@ impl Query {
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-        Ok(Query {
-            reader: Some(reader),
-        })
+        Ok(Query { reader })
     }
 
     /// The `k` vehicles nearest to (`lon`, `lat`), nearest first.
     #[handle(call)]
-    async fn nearest(&mut self, lon: f64, lat: f64, k: usize) -> Result<Vec<Found>, String> {
-        let mut reader = self.reader.take().ok_or("reader busy")?;
-        let (reader, found) = tokio::task::spawn_blocking(move || {
-            let found = reader.nearest(lon, lat, k);
-            (reader, found)
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-        self.reader = Some(reader);
-        found.map_err(|e| e.to_string())
+    fn nearest(&mut self, lon: f64, lat: f64, k: usize) -> Result<Vec<Found>, String> {
+        self.reader.nearest(lon, lat, k).map_err(|e| e.to_string())
     }
 
     /// The number of vehicles stored.
     #[handle(call)]
-    async fn count(&mut self) -> Result<u64, String> {
-        let mut reader = self.reader.take().ok_or("reader busy")?;
-        let (reader, n) = tokio::task::spawn_blocking(move || {
-            let n = reader.count();
-            (reader, n)
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-        self.reader = Some(reader);
-        n.map_err(|e| e.to_string())
+    fn count(&mut self) -> Result<u64, String> {
+        self.reader.count().map_err(|e| e.to_string())
     }
 }
