@@ -1,10 +1,16 @@
 //! A thread of its own for an actor declared `#[actor(blocking)]`.
 //!
 //! The actor's task is the same future as any actor's (same receive loop, mailbox, links and
-//! exit handling); only where it is polled changes. A dedicated OS thread drives it with
-//! [`Handle::block_on`] on the runtime that spawned it, so everything the actor starts from
-//! its handlers (children, timers, sockets, `tokio::spawn`) still belongs to that runtime and
-//! runs on its workers, while the actor's own computation holds only its own thread.
+//! exit handling); only where it is polled changes. A dedicated OS thread polls it with a
+//! plain thread-parking executor (`futures_executor::block_on`) while it holds the spawning
+//! runtime's [`Handle::enter`] guard. So everything the actor starts from its handlers
+//! (children, timers, sockets, `tokio::spawn`) still belongs to that runtime and runs on its
+//! workers, while the actor's own computation holds only its own thread.
+//!
+//! Not `Handle::block_on`: that marks the thread as driving a runtime, and a synchronous
+//! library that runs a runtime of its own inside (the `postgres` client, `reqwest::blocking`)
+//! then panics with "Cannot start a runtime from within a runtime". Entering the handle only
+//! sets the runtime that `spawn` and timers use, so such libraries work in a blocking actor.
 //!
 //! A *keeper* task on the runtime stands for the actor there: aborting it (a kill) or
 //! dropping it (the runtime shutting down) tells the thread to drop the actor's task at its
@@ -42,7 +48,8 @@ where
         .name("actor-blocking".to_owned())
         .spawn(move || {
             let Ok(task) = take.recv() else { return };
-            handle.block_on(async move {
+            let _runtime = handle.enter();
+            futures_executor::block_on(async move {
                 tokio::select! {
                     // The stop first: an actor that always has a message ready must still
                     // notice a kill.

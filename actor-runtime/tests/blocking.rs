@@ -99,6 +99,27 @@ impl Cruncher {
     fn crash(&mut self) {
         panic!("cruncher crashed");
     }
+
+    /// Does what a synchronous client such as `postgres::Client` does inside: runs a runtime
+    /// of its own and blocks on it, here to wait for a timer of that runtime.
+    #[handle(call)]
+    fn use_sync_client(&mut self) -> u32 {
+        let client = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("the client's runtime");
+        client.block_on(async {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            7
+        })
+    }
+
+    /// Sets a timer of the node's runtime and waits for it.
+    #[handle(call)]
+    async fn nap(&mut self) -> u32 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        8
+    }
 }
 
 #[actor]
@@ -128,6 +149,16 @@ async fn a_blocking_actor_answers_through_its_typed_client_on_a_thread_of_its_ow
         .expect("queued");
     assert_eq!(cruncher.crunched().await, Ok(1));
     assert_eq!(cruncher.thread().await.as_deref(), Ok("actor-blocking"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_blocking_actor_can_use_a_synchronous_client_that_runs_a_runtime_of_its_own() {
+    // On a tokio worker this panics ("Cannot start a runtime from within a runtime").
+    let cruncher = Cruncher::spawn(None).await.expect("starts");
+    assert_eq!(cruncher.use_sync_client().await, Ok(7));
+    // And the handlers still have the node's runtime for their own timers.
+    assert_eq!(cruncher.nap().await, Ok(8));
+    assert_eq!(cruncher.use_sync_client().await, Ok(7));
 }
 
 #[tokio::test]
