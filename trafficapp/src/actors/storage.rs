@@ -7,7 +7,7 @@ use actor_runtime::Pool;
 use actor_runtime::prelude::*;
 
 use super::dispatcher::{self, Dispatcher};
-use super::ingest::Ingest;
+use super::ingest::{Ingest, Sink};
 use crate::packet::Position;
 use crate::settings::Settings;
 use crate::store::{Location, Writer};
@@ -25,7 +25,7 @@ pub struct Storage {
     pending: Vec<Position>,
     batch: usize,
     stored: u64,
-    _ingest: Pool<Ingest>,
+    _ingest: Pool<Ingest<Addr<Storage>>>,
 }
 
 #[actor]
@@ -37,10 +37,13 @@ impl Storage {
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-        let ingest =
-            Pool::<Ingest>::start_link(ctx, settings.ingest_workers.max(1), ctx.addr().clone())
-                .await
-                .map_err(|e| format!("ingest pool: {e}"))?;
+        let ingest = Pool::<Ingest<Addr<Storage>>>::start_link(
+            ctx,
+            settings.ingest_workers.max(1),
+            ctx.addr().clone(),
+        )
+        .await
+        .map_err(|e| format!("ingest pool: {e}"))?;
         let dispatcher = actor_runtime::registry::lookup::<Dispatcher>(dispatcher::NAME)
             .map_err(|e| e.to_string())?;
         let topic = dispatcher.topic().await.map_err(|e| e.to_string())?;
@@ -151,5 +154,11 @@ impl Storage {
             // reopens the store.
             Err(e) => panic!("the store writer panicked: {e}"),
         }
+    }
+}
+
+impl Sink for Addr<Storage> {
+    async fn store(&self, position: Position) -> Result<(), SendError> {
+        self.send(StorageMsg::Store { position }).await
     }
 }
