@@ -20,6 +20,7 @@ chapters! {
     registry_and_timers => "registry-and-timers.md",
     supervision => "supervision.md",
     events_and_pools => "events-and-pools.md",
+    testing => "testing.md",
     bridges => "bridges.md",
     performance => "performance.md",
     fairness => "fairness.md",

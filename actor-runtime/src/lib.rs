@@ -82,8 +82,10 @@ mod system;
 mod application;
 mod pool;
 mod supervisor;
-// 9. bridges to the outside
+// 9. bridges to the outside; the test kit
 pub mod io;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use actor::{Actor, DEFAULT_MAILBOX, spawn};
 pub use actor_macros::{actor, handle, init, on_down, on_exit, supervisor, terminate};

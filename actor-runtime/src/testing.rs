@@ -1,0 +1,344 @@
+//! Testing actors through the runtime itself: probes that stand in for other actors, and
+//! assertions that wait with a timeout and say what arrived instead (feature `testing`).
+//!
+//! A [`Probe<A>`] is a real process with a real mailbox of `A`'s message type, and no state:
+//! [`Probe::addr`] is an `Addr<A>` like any other, with `A`'s generated client methods. Hand it
+//! to the actor under test in place of the real `A` (as an argument, or registered under `A`'s
+//! name), and the messages that actor sends arrive at the probe, where the test takes them
+//! with [`Probe::expect`]. A probe can also link to and monitor actors, so a test sees their
+//! exits and downs.
+//!
+//! Every wait has a timeout (one second unless [`Probe::with_timeout`] says otherwise) and
+//! panics with what was expected and what arrived instead. Under tokio's paused clock
+//! (`#[tokio::test(start_paused = true)]`) the timeouts, the actor's timers and supervisor
+//! periods all run on virtual time, so nothing sleeps.
+
+use std::collections::VecDeque;
+use std::fmt::Debug;
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::actor::{Actor, start};
+use crate::addr::Addr;
+use crate::error::SpawnError;
+use crate::exit::{Down, Exit, ExitReason, MonitorRef, Signal};
+use crate::mailbox::Inbox;
+use crate::pid::Pid;
+use crate::process::Process;
+use crate::record::{Next, ProcessRecord};
+
+/// How long a probe waits unless told otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A signal the probe received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Notice {
+    /// An exit signal: a linked actor stopped abnormally, or someone called `exit` on it.
+    Exit(Exit),
+    /// A monitored actor stopped.
+    Down(Down),
+    /// The probe itself was told to stop (`stop`, `finish`, an untrapped exit is not one: a
+    /// probe traps exits). It stopped with this reason.
+    Stopped(ExitReason),
+}
+
+/// A stand-in for an actor of type `A`: records what is sent to it (see the module docs).
+pub struct Probe<A: Actor> {
+    record: Arc<ProcessRecord<A::Msg>>,
+    inbox: Inbox<A::Msg>,
+    messages: VecDeque<A::Msg>,
+    notices: VecDeque<Notice>,
+    timeout: Duration,
+    /// Stopped: nothing more arrives.
+    closed: bool,
+}
+
+impl<A: Actor> Debug for Probe<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Probe")
+            .field("actor", &std::any::type_name::<A>())
+            .field("pid", &self.record.pid())
+            .field("queued", &self.messages.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Actor> Default for Probe<A> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<A: Actor> Probe<A> {
+    /// A probe with `A`'s mailbox capacity. It traps exits: an exit signal from a linked
+    /// actor becomes a [`Notice::Exit`] instead of stopping it.
+    #[must_use]
+    pub fn new() -> Self {
+        Probe {
+            record: ProcessRecord::new(A::MAILBOX, true),
+            inbox: Inbox::new(),
+            messages: VecDeque::new(),
+            notices: VecDeque::new(),
+            timeout: DEFAULT_TIMEOUT,
+            closed: false,
+        }
+    }
+
+    /// Sets how long each `expect_*` waits.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The probe's address, typed as `A`'s: what the actor under test is given.
+    #[must_use]
+    pub fn addr(&self) -> Addr<A> {
+        Addr::from_record(self.record.clone())
+    }
+
+    /// The probe's pid.
+    #[must_use]
+    pub fn pid(&self) -> Pid {
+        self.record.pid()
+    }
+
+    /// Registers the probe under `name`, so that `registry::lookup::<A>(name)` finds it.
+    ///
+    /// # Errors
+    /// As [`registry::register`](crate::registry::register).
+    pub fn register(&self, name: &str) -> Result<(), crate::RegistryError> {
+        crate::registry::register(name, &self.addr())
+    }
+
+    /// Starts an actor linked to the probe, as its parent: the probe then receives its exit
+    /// signal (see [`Probe::expect_exit_signal`]).
+    ///
+    /// # Errors
+    /// As [`Actor::spawn`].
+    pub async fn spawn_link<B: Actor>(
+        &self,
+        args: B::Args,
+    ) -> Result<Addr<B>, SpawnError<B::Error>> {
+        let me: Arc<dyn Process> = self.record.clone();
+        start::<B>(args, Some(&me)).await
+    }
+
+    /// Monitors `other`: when it stops, the probe receives a [`Down`] (see
+    /// [`Probe::expect_down`]).
+    pub fn monitor<B: Actor>(&self, other: &Addr<B>) -> MonitorRef {
+        let monitor = MonitorRef::next();
+        let me: Arc<dyn Process> = self.record.clone();
+        let watcher = Arc::downgrade(&me);
+        if other.record().add_watcher(monitor, watcher).is_err() {
+            self.record.signal(Signal::down(Down {
+                monitor,
+                pid: other.pid(),
+                reason: ExitReason::NoProc,
+            }));
+        } else {
+            self.record
+                .add_monitoring(monitor, (other.pid(), other.process()));
+        }
+        monitor
+    }
+
+    /// Waits for the next message and returns it.
+    ///
+    /// # Panics
+    /// If none arrives within the timeout.
+    pub async fn recv(&mut self) -> A::Msg {
+        match self.next_message(self.timeout).await {
+            Some(msg) => msg,
+            None => panic!(
+                "{}: expected a message within {:?}, got none{}",
+                self.name(),
+                self.timeout,
+                self.notices_seen()
+            ),
+        }
+    }
+
+    /// Waits for the next message and hands it to `pick`, which returns what the test wants
+    /// from it (`Some`) or says it is the wrong message (`None`). Use `matches!` or a `match`
+    /// on the generated message enum, e.g. `|m| match m { StorageMsg::Store { position } =>
+    /// Some(position), _ => None }` (the book's "Testing actors" chapter has whole examples).
+    ///
+    /// # Panics
+    /// If no message arrives within the timeout, or the next one is not what `pick` takes;
+    /// the message says which arrived instead.
+    pub async fn expect<T>(&mut self, what: &str, pick: impl FnOnce(A::Msg) -> Option<T>) -> T {
+        let Some(msg) = self.next_message(self.timeout).await else {
+            panic!(
+                "{}: expected {what} within {:?}, got no message{}",
+                self.name(),
+                self.timeout,
+                self.notices_seen()
+            );
+        };
+        let shown = A::__variant(&msg);
+        match pick(msg) {
+            Some(value) => value,
+            None => panic!("{}: expected {what}, got {shown}", self.name()),
+        }
+    }
+
+    /// Waits `for_` and checks that no message arrived meanwhile.
+    ///
+    /// # Panics
+    /// If one did; the message says which.
+    pub async fn expect_no_message(&mut self, for_: Duration) {
+        if let Some(msg) = self.next_message(for_).await {
+            panic!(
+                "{}: expected no message for {for_:?}, got {}",
+                self.name(),
+                A::__variant(&msg)
+            );
+        }
+    }
+
+    /// Waits for the next exit signal (from a linked actor, or an `exit` call).
+    ///
+    /// # Panics
+    /// If none arrives within the timeout, or the next signal is another kind.
+    pub async fn expect_exit_signal(&mut self) -> Exit {
+        match self.next_notice().await {
+            Some(Notice::Exit(exit)) => exit,
+            other => panic!(
+                "{}: expected an exit signal within {:?}, got {other:?}",
+                self.name(),
+                self.timeout
+            ),
+        }
+    }
+
+    /// Waits for the next `Down` of an actor the probe monitors.
+    ///
+    /// # Panics
+    /// If none arrives within the timeout, or the next signal is another kind.
+    pub async fn expect_down(&mut self) -> Down {
+        match self.next_notice().await {
+            Some(Notice::Down(down)) => down,
+            other => panic!(
+                "{}: expected a Down within {:?}, got {other:?}",
+                self.name(),
+                self.timeout
+            ),
+        }
+    }
+
+    /// Waits for the next signal of any kind.
+    ///
+    /// # Panics
+    /// If none arrives within the timeout.
+    pub async fn expect_notice(&mut self) -> Notice {
+        match self.next_notice().await {
+            Some(notice) => notice,
+            None => panic!(
+                "{}: expected a signal within {:?}, got none",
+                self.name(),
+                self.timeout
+            ),
+        }
+    }
+
+    /// Messages received but not yet taken by an `expect`, oldest first.
+    pub fn queued(&self) -> impl Iterator<Item = &A::Msg> {
+        self.messages.iter()
+    }
+
+    fn name(&self) -> String {
+        format!("probe {} for {}", self.pid(), std::any::type_name::<A>())
+    }
+
+    fn notices_seen(&self) -> String {
+        if self.notices.is_empty() {
+            String::new()
+        } else {
+            format!(" (signals meanwhile: {:?})", self.notices)
+        }
+    }
+
+    async fn next_message(&mut self, within: Duration) -> Option<A::Msg> {
+        if let Some(msg) = self.messages.pop_front() {
+            return Some(msg);
+        }
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.poll()).await {
+                Err(_) => return None,
+                Ok(Some(msg)) => return Some(msg),
+                Ok(None) => {}
+            }
+        }
+    }
+
+    async fn next_notice(&mut self) -> Option<Notice> {
+        if let Some(notice) = self.notices.pop_front() {
+            return Some(notice);
+        }
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.poll()).await {
+                Err(_) => return self.notices.pop_front(),
+                Ok(Some(msg)) => self.messages.push_back(msg),
+                Ok(None) => {
+                    if let Some(notice) = self.notices.pop_front() {
+                        return Some(notice);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes the next message (`Some`) or signal (stashed, `None`).
+    async fn poll(&mut self) -> Option<A::Msg> {
+        if self.closed {
+            std::future::pending::<()>().await;
+        }
+        let next = poll_fn(|cx| self.record.poll_next(cx, &mut self.inbox)).await;
+        match next {
+            Next::Message(msg) => Some(msg),
+            Next::Signal(Signal::Exit { exit, .. }) => {
+                self.notices.push_back(Notice::Exit(*exit));
+                None
+            }
+            Next::Signal(Signal::Down(down)) => {
+                self.record.remove_monitoring(down.monitor);
+                self.notices.push_back(Notice::Down(*down));
+                None
+            }
+            Next::Signal(Signal::Stop(reason) | Signal::Finish(reason))
+            | Next::Finished(reason) => {
+                self.record.close(reason.clone());
+                self.notices.push_back(Notice::Stopped(reason));
+                self.closed = true;
+                None
+            }
+        }
+    }
+}
+
+impl<A: Actor> Drop for Probe<A> {
+    fn drop(&mut self) {
+        // As an actor that returns: links and monitors see a normal exit.
+        self.record.close(ExitReason::Normal);
+    }
+}
+
+/// Waits until `addr` has stopped and returns how.
+///
+/// # Panics
+/// If it is still running after `within`.
+pub async fn expect_exit<B: Actor>(addr: &Addr<B>, within: Duration) -> ExitReason {
+    match tokio::time::timeout(within, addr.wait_for_exit()).await {
+        Ok(reason) => reason,
+        Err(_) => panic!(
+            "{} {} still running after {within:?}",
+            std::any::type_name::<B>(),
+            addr.pid()
+        ),
+    }
+}
