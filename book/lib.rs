@@ -21,6 +21,7 @@ chapters! {
     supervision => "supervision.md",
     events_and_pools => "events-and-pools.md",
     testing => "testing.md",
+    observing => "observing.md",
     bridges => "bridges.md",
     performance => "performance.md",
     fairness => "fairness.md",

@@ -76,6 +76,7 @@ mod event;
 mod timer;
 // 7. actors and their life; the registry's typed face; the node
 mod actor;
+pub mod introspect;
 pub mod registry;
 mod system;
 // 8. supervision, pools, applications

@@ -14,7 +14,7 @@ use crate::error::SendError;
 use crate::exit::{Down, Exit, ExitReason, MonitorRef, Signal, SignalLane};
 use crate::mailbox::{Inbox, Lanes, is_link_exit_from};
 use crate::pid::Pid;
-use crate::process::{Peer, Process};
+use crate::process::{Peer, Process, ProcessInfo};
 use crate::sync::lock;
 use crate::{names, stats, table};
 
@@ -686,6 +686,28 @@ impl<M: Send + 'static> Process for ProcessRecord<M> {
 
     fn parent(&self) -> Option<Pid> {
         ProcessRecord::parent(self)
+    }
+
+    fn info(&self) -> Option<ProcessInfo> {
+        let inner = self.lock();
+        if inner.exit.is_some() {
+            return None;
+        }
+        let relations = inner.relations.as_deref();
+        Some(ProcessInfo {
+            pid: self.pid,
+            message_type: std::any::type_name::<M>(),
+            name: relations.and_then(|r| r.name.as_deref().map(str::to_owned)),
+            parent: relations.and_then(|r| r.parent),
+            links: relations.map_or_else(Vec::new, |r| r.links.iter().map(|(p, _)| *p).collect()),
+            monitors: relations.map_or_else(Vec::new, |r| {
+                r.monitoring.iter().map(|(_, (p, _))| *p).collect()
+            }),
+            monitored_by: relations.map_or(0, |r| r.watchers.len()),
+            mailbox_len: inner.lanes.len(self.consumed()),
+            mailbox_capacity: self.capacity(),
+            scheduled: matches!(inner.task, Task::Running(_)),
+        })
     }
 }
 

@@ -11,6 +11,8 @@
 //!
 //! - fairness: the latency of calls to an idle actor while 2 or 4 handlers compute without
 //!   yielding, declared `#[actor(blocking)]` against undeclared (median and worst);
+//! - introspect: one `introspect::snapshot` of 100,000 idle actors, beside a walk that only
+//!   counts them;
 //! - watchdog: tell throughput with the watchdog on (the default) against off, alternating in
 //!   one process.
 //!
@@ -241,6 +243,32 @@ fn spawn_ours(n: usize) -> (f64, f64, f64) {
         })
         .await
         .expect("spawner")
+    })
+}
+
+/// Milliseconds for one `introspect::snapshot` of `n` idle actors (median of 5), and the
+/// same for a walk that only counts them (`actor_count`), as the floor.
+fn snapshot_ours(n: usize) -> (f64, f64) {
+    runtime().block_on(async move {
+        let mut addrs = Vec::with_capacity(n);
+        for _ in 0..n {
+            addrs.push(Counter::spawn(()).await.expect("spawn"));
+        }
+        let time = |f: &dyn Fn() -> usize| {
+            let mut runs: Vec<f64> = (0..5)
+                .map(|_| {
+                    let t = Instant::now();
+                    assert!(std::hint::black_box(f()) >= n);
+                    t.elapsed().as_secs_f64() * 1e3
+                })
+                .collect();
+            runs.sort_by(f64::total_cmp);
+            runs[2]
+        };
+        let snapshot = time(&|| actor_runtime::introspect::snapshot().len());
+        let count = time(&actor_runtime::actor_count);
+        drop(addrs);
+        (snapshot, count)
     })
 }
 
@@ -494,6 +522,10 @@ fn run_phase(phase: &str, quick: bool) {
             let (m, x) = fairness::idle_call_latency(n, phase.contains("-declared"), compute);
             format!("{m} {x}")
         }
+        "snapshot" => {
+            let (s, c) = snapshot_ours(ACTORS / scale as usize);
+            format!("{s} {c}")
+        }
         "tell-kameo" => format!("{}", tell_kameo(TELLS / scale)),
         "call-kameo" => {
             let (m, p) = call_kameo(CALLS / scale as usize);
@@ -569,6 +601,7 @@ fn main() {
     let http_plain = measure("http-plain", reps.min(3), quick);
     let tell_kameo = measure("tell-kameo", reps, quick);
     let call_kameo = measure("call-kameo", reps, quick);
+    let snapshot = measure("snapshot", reps.min(3), quick);
     let watchdog_ab = measure("tell-watchdog-ab", reps.min(3), quick);
     let fair = |p: &str| measure(p, reps.min(3), quick);
     let (fair_d2, fair_u2) = (fair("fair-declared-2"), fair("fair-undeclared-2"));
@@ -666,6 +699,17 @@ fn main() {
         column(&http_plain, 0) / 1e3,
         "k/s",
         true,
+    );
+    println!("{:<28} {:>14} {:>14}", "", "snapshot", "count only");
+    row(
+        &format!(
+            "introspect {}k idle actors",
+            ACTORS / if quick { 10_000 } else { 1_000 }
+        ),
+        column(&snapshot, 0),
+        column(&snapshot, 1),
+        "ms",
+        false,
     );
     println!("{:<28} {:>14} {:>14}", "", "watchdog on", "watchdog off");
     row(
