@@ -189,3 +189,58 @@ async fn expect_exit_fails_for_an_actor_that_keeps_running() {
     let doubler = Doubler::spawn(store.addr()).await.expect("starts");
     expect_exit(&doubler, Duration::from_millis(20)).await;
 }
+
+#[actor]
+struct Fragile;
+
+#[actor]
+impl Fragile {
+    #[init]
+    fn init() -> Self {
+        Fragile
+    }
+
+    #[handle(cast)]
+    fn crash(&mut self) {
+        panic!("fragile crashed");
+    }
+}
+
+#[supervisor(one_for_one, intensity = 1, period = "60s")]
+struct Tree {
+    fragile: Child<Fragile>,
+}
+
+/// Crashes the tree's child and returns the `Down` a probe monitoring it receives.
+async fn crash_child(tree: &Tree, probe: &mut Probe<Store>) -> Down {
+    let child = loop {
+        // Between a crash and its restart the handle may still hold the stopped child.
+        match tree.fragile.addr() {
+            Some(a) if a.is_alive() => break a,
+            _ => tokio::task::yield_now().await,
+        }
+    };
+    probe.monitor(&child);
+    child.crash().expect("queued");
+    probe.expect_down().await
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_intensity_period_runs_on_virtual_time() {
+    let mut probe = Probe::<Store>::new().with_timeout(Duration::from_secs(600));
+    let tree = Tree::start().await.expect("starts");
+    let sup = tree.supervisor().expect("runs");
+    probe.monitor(&sup);
+
+    // One restart is allowed per 60 s: crash, wait 61 s of virtual time, crash again.
+    let down = crash_child(&tree, &mut probe).await;
+    assert!(matches!(down.reason, ExitReason::Panic(_)), "{down:?}");
+    tokio::time::sleep(Duration::from_secs(61)).await;
+    crash_child(&tree, &mut probe).await;
+    assert!(sup.is_alive(), "the first restart had left the period");
+
+    // A second crash within the period is one too many: the supervisor gives up.
+    crash_child(&tree, &mut probe).await;
+    let down = probe.expect_down().await;
+    assert_eq!((down.pid, down.reason), (sup.pid(), ExitReason::Shutdown));
+}
