@@ -26,6 +26,15 @@ pub trait Addressable: Send + 'static {
     /// The generated client, `FooClient` for `Foo`; [`Addr<Foo>`] dereferences to it.
     #[doc(hidden)]
     type Client: Client<Self::Msg>;
+
+    /// The message's variant, as an index for [`Addressable::__variant_name`] (small, to keep
+    /// the actor's task small).
+    #[doc(hidden)]
+    fn __variant(msg: &Self::Msg) -> u16;
+
+    /// The name of a variant, as `KindMsg::Variant`, for the watchdog and the test kit.
+    #[doc(hidden)]
+    fn __variant_name(index: u16) -> &'static str;
 }
 
 /// A typed handle to a running actor of type `A`.

@@ -17,6 +17,7 @@ use crate::process::Process;
 use crate::record::{Next, ProcessRecord};
 use crate::stats;
 use crate::timer::{self, TimerRef};
+use crate::watchdog;
 
 /// Marks actors that handle [`Down`] notifications, which [`Ctx::monitor`] requires.
 /// Implemented by `#[actor]` for actors with an `#[on_down]` hook.
@@ -87,6 +88,9 @@ impl<A: Addressable> Ctx<A> {
                 return std::task::Poll::Pending;
             }
             let next = self.addr.record().poll_next(cx, &mut self.inbox);
+            if let std::task::Poll::Ready(Next::Message(msg)) = &next {
+                watchdog::handling(A::__variant(msg));
+            }
             if next.is_ready() {
                 self.inbox.streak += 1;
             } else {

@@ -46,6 +46,21 @@ impl ExitReason {
         !matches!(self, ExitReason::Normal | ExitReason::Shutdown)
     }
 
+    /// A short name of the kind of reason, without its message (`"panic"`, `"normal"`): the
+    /// `reason` label of the `actor_exits_total` metric.
+    #[must_use]
+    pub fn label(&self) -> &'static str {
+        match self {
+            ExitReason::Normal => "normal",
+            ExitReason::Shutdown => "shutdown",
+            ExitReason::Killed => "killed",
+            ExitReason::Panic(_) => "panic",
+            ExitReason::Error(_) => "error",
+            ExitReason::NoConnection => "noconnection",
+            ExitReason::NoProc => "noproc",
+        }
+    }
+
     /// `true` only for [`ExitReason::Normal`]: the one reason links do not propagate.
     #[must_use]
     pub fn is_normal(&self) -> bool {

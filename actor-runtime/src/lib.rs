@@ -58,6 +58,7 @@ mod sync;
 mod deadline;
 mod error;
 mod exit;
+mod telemetry;
 pub mod watchdog;
 // 3. the mailbox, the erased process, the process and name tables
 mod mailbox;

@@ -178,7 +178,7 @@ impl<A: Actor> Probe<A> {
                 self.notices_seen()
             );
         };
-        let shown = A::__variant(&msg);
+        let shown = A::__variant_name(A::__variant(&msg));
         match pick(msg) {
             Some(value) => value,
             None => panic!("{}: expected {what}, got {shown}", self.name()),
@@ -194,7 +194,7 @@ impl<A: Actor> Probe<A> {
             panic!(
                 "{}: expected no message for {for_:?}, got {}",
                 self.name(),
-                A::__variant(&msg)
+                A::__variant_name(A::__variant(&msg))
             );
         }
     }

@@ -44,15 +44,41 @@ static SLEPT_US: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
     /// What the actor polled on this thread is handling: a message variant, or a hook.
-    static LABEL: Cell<&'static str> = const { Cell::new(IDLE) };
+    static LABEL: Cell<u16> = const { Cell::new(IDLE) };
     /// When that began on the coarse clock, and the budget it is held to (0: not timed).
     static SINCE: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
     /// The actor being polled, for a report.
-    static ACTOR: Cell<(Pid, &'static str)> = const { Cell::new((Pid::EXTERNAL, "")) };
+    static ACTOR: Cell<Watched> = const { Cell::new((Pid::EXTERNAL, unnamed, unnamed_variant)) };
 }
 
 /// Shown for a slow stretch before the actor took any message.
-pub(crate) const IDLE: &str = "(waiting)";
+pub(crate) const IDLE: u16 = u16::MAX;
+/// The labels of the hooks, beside the message variants `0..n`.
+pub(crate) const ON_EXIT: u16 = u16::MAX - 1;
+pub(crate) const ON_DOWN: u16 = u16::MAX - 2;
+pub(crate) const TERMINATE: u16 = u16::MAX - 3;
+
+/// The actor being polled: its pid, its type's name, and its variants' names.
+type Watched = (Pid, fn() -> &'static str, fn(u16) -> &'static str);
+
+fn unnamed() -> &'static str {
+    ""
+}
+
+fn unnamed_variant(_: u16) -> &'static str {
+    ""
+}
+
+/// The name of a label: a hook's, or the actor's variant's.
+fn label_name(label: u16, variants: fn(u16) -> &'static str) -> &'static str {
+    match label {
+        IDLE => "(waiting)",
+        ON_EXIT => "#[on_exit]",
+        ON_DOWN => "#[on_down]",
+        TERMINATE => "#[terminate]",
+        variant => variants(variant),
+    }
+}
 
 const fn micros(d: Duration) -> u64 {
     let n = d.as_micros();
@@ -108,7 +134,13 @@ pub fn budget() -> Option<Duration> {
 
 /// Starts a poll of `actor`, which was handling `label` when it last suspended. With `timed`
 /// false (an actor on a thread of its own), only the label is kept.
-pub(crate) fn begin(label: &'static str, pid: Pid, actor: &'static str, timed: bool) {
+pub(crate) fn begin(
+    label: u16,
+    pid: Pid,
+    actor: fn() -> &'static str,
+    variants: fn(u16) -> &'static str,
+    timed: bool,
+) {
     LABEL.with(|l| l.set(label));
     let budget = if timed {
         BUDGET_US.load(Ordering::Relaxed)
@@ -116,14 +148,14 @@ pub(crate) fn begin(label: &'static str, pid: Pid, actor: &'static str, timed: b
         0
     };
     if budget != 0 {
-        ACTOR.with(|a| a.set((pid, actor)));
+        ACTOR.with(|a| a.set((pid, actor, variants)));
     }
     SINCE.with(|s| s.set((SLEPT_US.load(Ordering::Relaxed), budget)));
 }
 
 /// Called by the receive loop before it hands a message or signal to the actor: ends the
 /// stretch of what it handled before (reporting it if it was slow) and starts this one.
-pub(crate) fn handling(label: &'static str) {
+pub(crate) fn handling(label: u16) {
     let now = SLEPT_US.load(Ordering::Relaxed);
     let (since, budget) = SINCE.with(Cell::get);
     if budget != 0 {
@@ -135,7 +167,7 @@ pub(crate) fn handling(label: &'static str) {
 
 /// Ends the poll, checking the last stretch; returns what the task is handling now, for the
 /// next [`begin`].
-pub(crate) fn end() -> &'static str {
+pub(crate) fn end() -> u16 {
     let (since, budget) = SINCE.with(Cell::get);
     if budget != 0 {
         check(
@@ -151,12 +183,12 @@ pub(crate) fn end() -> &'static str {
 /// that surely exceeds the budget: real time is at least `held_us` minus one tick.
 fn check(held_us: u64, budget_us: u64) {
     if outlasted(held_us, budget_us) {
-        let (pid, actor) = ACTOR.with(Cell::get);
+        let (pid, actor, variants) = ACTOR.with(Cell::get);
         let label = LABEL.with(Cell::get);
         report(
             pid,
-            actor,
-            label,
+            actor(),
+            label_name(label, variants),
             Duration::from_micros(held_us),
             Duration::from_micros(budget_us),
         );
@@ -207,6 +239,14 @@ mod tests {
         assert!(outlasted(2_001, 1_000));
     }
 
+    fn a() -> &'static str {
+        "A"
+    }
+
+    fn a_variants(i: u16) -> &'static str {
+        ["AMsg::Slow", "AMsg::Quick"][usize::from(i)]
+    }
+
     /// Waits until the coarse clock has moved by `us` from `from`.
     fn clock_moves(from: u64, us: u64) {
         let give_up = std::time::Instant::now() + Duration::from_secs(30);
@@ -221,12 +261,12 @@ mod tests {
         ensure_ticker();
         let before = stats::Stats::counters().slow_polls;
         let start = SLEPT_US.load(Ordering::Relaxed);
-        begin(IDLE, Pid::EXTERNAL, "A", true);
-        handling("AMsg::Slow");
+        begin(IDLE, Pid::EXTERNAL, a, a_variants, true);
+        handling(0);
         clock_moves(start, 130_000);
-        handling("AMsg::Quick");
+        handling(1);
         assert_eq!(stats::Stats::counters().slow_polls, before + 1);
-        assert_eq!(end(), "AMsg::Quick");
+        assert_eq!(end(), 1);
         assert_eq!(
             stats::Stats::counters().slow_polls,
             before + 1,
@@ -240,10 +280,10 @@ mod tests {
         ensure_ticker();
         let before = stats::Stats::counters().slow_polls;
         let start = SLEPT_US.load(Ordering::Relaxed);
-        begin(IDLE, Pid::EXTERNAL, "A", false);
-        handling("AMsg::Slow");
+        begin(IDLE, Pid::EXTERNAL, a, a_variants, false);
+        handling(0);
         clock_moves(start, 130_000);
-        assert_eq!(end(), "AMsg::Slow");
+        assert_eq!(end(), 0);
         assert_eq!(stats::Stats::counters().slow_polls, before);
     }
 

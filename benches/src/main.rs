@@ -11,6 +11,8 @@
 //!
 //! - fairness: the latency of calls to an idle actor while 2 or 4 handlers compute without
 //!   yielding, declared `#[actor(blocking)]` against undeclared (median and worst);
+//! - metrics: tell and call with a Prometheus recorder installed (the runtime's metrics on)
+//!   against none;
 //! - introspect: one `introspect::snapshot` of 100,000 idle actors, beside a walk that only
 //!   counts them;
 //! - watchdog: tell throughput with the watchdog on (the default) against off, alternating in
@@ -477,6 +479,13 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Runs one phase in this process and prints its numbers on one line.
 fn run_phase(phase: &str, quick: bool) {
+    if let Some(base) = phase.strip_suffix("+prom") {
+        // The same phase with a Prometheus recorder installed: the runtime's metrics on.
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .expect("recorder");
+        return run_phase(base, quick);
+    }
     if std::env::var_os("WATCHDOG_OFF").is_some() {
         // For A/B runs of any phase by hand: `WATCHDOG_OFF=1 benches --phase call-ours`.
         actor_runtime::watchdog::set_budget(None);
@@ -602,6 +611,8 @@ fn main() {
     let tell_kameo = measure("tell-kameo", reps, quick);
     let call_kameo = measure("call-kameo", reps, quick);
     let snapshot = measure("snapshot", reps.min(3), quick);
+    let tell_prom = measure("tell-ours+prom", reps, quick);
+    let call_prom = measure("call-ours+prom", reps, quick);
     let watchdog_ab = measure("tell-watchdog-ab", reps.min(3), quick);
     let fair = |p: &str| measure(p, reps.min(3), quick);
     let (fair_d2, fair_u2) = (fair("fair-declared-2"), fair("fair-undeclared-2"));
@@ -699,6 +710,21 @@ fn main() {
         column(&http_plain, 0) / 1e3,
         "k/s",
         true,
+    );
+    println!("{:<28} {:>14} {:>14}", "", "metrics on", "metrics off");
+    row(
+        "tell throughput",
+        column(&tell_prom, 0) / 1e6,
+        column(&tell_ours, 0) / 1e6,
+        "M msg/s",
+        true,
+    );
+    row(
+        "call round trip, median",
+        column(&call_prom, 0),
+        column(&call_ours, 0),
+        "ns",
+        false,
     );
     println!("{:<28} {:>14} {:>14}", "", "snapshot", "count only");
     row(

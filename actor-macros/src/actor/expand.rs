@@ -103,13 +103,24 @@ pub(crate) fn impl_item(cx: Ctxt, model: &ActorImpl) -> TokenStream {
         let text = format!("{msg}::{variant}");
         quote! { Self::#variant { .. } => f.write_str(#text), }
     });
+    let variant_index_arms: Vec<_> = model
+        .handlers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let variant = &h.variant;
+            let i = u16::try_from(i).unwrap_or(u16::MAX);
+            quote! { #msg::#variant { .. } => #i, }
+        })
+        .collect();
     let variant_name_arms: Vec<_> = model
         .handlers
         .iter()
-        .map(|h| {
-            let variant = &h.variant;
-            let text = format!("{msg}::{variant}");
-            quote! { #msg::#variant { .. } => #text, }
+        .enumerate()
+        .map(|(i, h)| {
+            let text = format!("{msg}::{}", h.variant);
+            let i = u16::try_from(i).unwrap_or(u16::MAX);
+            quote! { #i => #text, }
         })
         .collect();
     let msg_doc = format!(
@@ -324,6 +335,20 @@ pub(crate) fn impl_item(cx: Ctxt, model: &ActorImpl) -> TokenStream {
         impl #impl_generics #rt::Addressable for #self_ty #where_clause {
             type Msg = #msg_ty;
             type Client = #client_ty;
+
+            fn __variant(__actor_msg: &Self::Msg) -> u16 {
+                match *__actor_msg {
+                    #(#variant_index_arms)*
+                    #phantom_handle_arm
+                }
+            }
+
+            fn __variant_name(__actor_index: u16) -> &'static str {
+                match __actor_index {
+                    #(#variant_name_arms)*
+                    _ => "(unknown message)",
+                }
+            }
         }
 
         #[automatically_derived]
@@ -335,13 +360,6 @@ pub(crate) fn impl_item(cx: Ctxt, model: &ActorImpl) -> TokenStream {
             const NAME: ::core::option::Option<&'static str> = <Self as #p::ActorOptions>::NAME;
             const TRAPS_EXITS: bool = #traps_exits;
             const BLOCKING: bool = <Self as #p::ActorOptions>::BLOCKING;
-
-            fn __variant(__actor_msg: &Self::Msg) -> &'static str {
-                match *__actor_msg {
-                    #(#variant_name_arms)*
-                    #phantom_handle_arm
-                }
-            }
 
             #[allow(clippy::unused_async, clippy::let_unit_value)]
             fn __init(__actor_args: Self::Args, __actor_ctx: &mut #rt::Ctx<Self>)

@@ -227,6 +227,7 @@ impl Supervisor {
             self.restarts.pop_front();
         }
         self.total_restarts += 1;
+        crate::telemetry::restarted();
         self.restarts.len() <= self.intensity as usize
     }
 
