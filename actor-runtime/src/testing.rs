@@ -46,7 +46,8 @@ pub enum Notice {
 
 /// A stand-in for an actor of type `A`: records what is sent to it (see the module docs).
 ///
-/// `stop`, `finish` and `exit` on its address behave as for an actor; `kill` does nothing yet
+/// `stop` and `finish` on its address stop it as they stop an actor, and `exit` arrives as a
+/// [`Notice::Exit`] (a probe traps exits); `kill` does nothing yet
 /// (a probe has no task to abort).
 pub struct Probe<A: Actor> {
     record: Arc<ProcessRecord<A::Msg>>,
