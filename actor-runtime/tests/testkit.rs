@@ -244,3 +244,13 @@ async fn the_intensity_period_runs_on_virtual_time() {
     let down = probe.expect_down().await;
     assert_eq!((down.pid, down.reason), (sup.pid(), ExitReason::Shutdown));
 }
+
+#[tokio::test]
+async fn an_exit_sent_to_a_probe_arrives_as_a_notice_because_a_probe_traps_exits() {
+    let mut probe = Probe::<Store>::new();
+    let addr = probe.addr();
+    addr.exit(ExitReason::error("go away"));
+    let exit = probe.expect_exit_signal().await;
+    assert_eq!(exit.reason, ExitReason::error("go away"));
+    assert!(addr.is_alive(), "trapped, not stopped");
+}
