@@ -155,22 +155,7 @@ impl<A: Addressable> Ctx<A> {
     where
         A: HandlesDown,
     {
-        let monitor = MonitorRef::next();
-        let me = Arc::downgrade(&self.process_arc());
-        let target = other.process();
-        if other.record().add_watcher(monitor, me).is_err() {
-            // A monitor set on an actor that has already stopped reports `noproc`, as in Erlang.
-            self.addr.record().signal(Signal::down(Down {
-                monitor,
-                pid: other.pid(),
-                reason: ExitReason::NoProc,
-            }));
-        } else {
-            self.addr
-                .record()
-                .add_monitoring(monitor, (other.pid(), target));
-        }
-        monitor
+        monitor_from(self.addr.record(), other)
     }
 
     /// Removes a monitor; no `Down` is delivered for it afterwards, not even one that was
@@ -262,6 +247,31 @@ impl<A: Addressable> fmt::Debug for Ctx<A> {
 }
 
 /// Links two processes both ways; if `b` has stopped, `a` gets an exit signal `NoProc`.
+/// Makes the process `watcher` monitor `other` (see [`Ctx::monitor`]); shared with the test
+/// kit's probes.
+pub(crate) fn monitor_from<M: Send + 'static, B: Addressable>(
+    watcher: &Arc<ProcessRecord<M>>,
+    other: &Addr<B>,
+) -> MonitorRef {
+    let monitor = MonitorRef::next();
+    let erased: Arc<dyn Process> = watcher.clone();
+    if other
+        .record()
+        .add_watcher(monitor, Arc::downgrade(&erased))
+        .is_err()
+    {
+        // A monitor set on an actor that has already stopped reports `noproc`, as in Erlang.
+        watcher.signal(Signal::down(Down {
+            monitor,
+            pid: other.pid(),
+            reason: ExitReason::NoProc,
+        }));
+    } else {
+        watcher.add_monitoring(monitor, (other.pid(), other.process()));
+    }
+    monitor
+}
+
 pub(crate) fn link_processes(a: &Arc<dyn Process>, b: &Arc<dyn Process>) {
     let weak_a: Weak<dyn Process> = Arc::downgrade(a);
     let weak_b: Weak<dyn Process> = Arc::downgrade(b);

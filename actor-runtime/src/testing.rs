@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use crate::actor::{Actor, start};
 use crate::addr::Addr;
+use crate::ctx::monitor_from;
 use crate::error::SpawnError;
 use crate::exit::{Down, Exit, ExitReason, MonitorRef, Signal};
 use crate::mailbox::Inbox;
@@ -133,20 +134,7 @@ impl<A: Actor> Probe<A> {
     /// Monitors `other`: when it stops, the probe receives a [`Down`] (see
     /// [`Probe::expect_down`]).
     pub fn monitor<B: Actor>(&self, other: &Addr<B>) -> MonitorRef {
-        let monitor = MonitorRef::next();
-        let me: Arc<dyn Process> = self.record.clone();
-        let watcher = Arc::downgrade(&me);
-        if other.record().add_watcher(monitor, watcher).is_err() {
-            self.record.signal(Signal::down(Down {
-                monitor,
-                pid: other.pid(),
-                reason: ExitReason::NoProc,
-            }));
-        } else {
-            self.record
-                .add_monitoring(monitor, (other.pid(), other.process()));
-        }
-        monitor
+        monitor_from(&self.record, other)
     }
 
     /// Waits for the next message and returns it.
@@ -208,14 +196,11 @@ impl<A: Actor> Probe<A> {
     /// # Panics
     /// If none arrives within the timeout, or the next signal is another kind.
     pub async fn expect_exit_signal(&mut self) -> Exit {
-        match self.next_notice().await {
-            Some(Notice::Exit(exit)) => exit,
-            other => panic!(
-                "{}: expected an exit signal within {:?}, got {other:?}",
-                self.name(),
-                self.timeout
-            ),
-        }
+        self.expect_notice_of("an exit signal", |n| match n {
+            Notice::Exit(exit) => Some(exit),
+            _ => None,
+        })
+        .await
     }
 
     /// Waits for the next `Down` of an actor the probe monitors.
@@ -223,10 +208,20 @@ impl<A: Actor> Probe<A> {
     /// # Panics
     /// If none arrives within the timeout, or the next signal is another kind.
     pub async fn expect_down(&mut self) -> Down {
-        match self.next_notice().await {
-            Some(Notice::Down(down)) => down,
-            other => panic!(
-                "{}: expected a Down within {:?}, got {other:?}",
+        self.expect_notice_of("a Down", |n| match n {
+            Notice::Down(down) => Some(down),
+            _ => None,
+        })
+        .await
+    }
+
+    async fn expect_notice_of<T>(&mut self, what: &str, pick: fn(Notice) -> Option<T>) -> T {
+        let next = self.next_notice().await;
+        let shown = format!("{next:?}");
+        match next.and_then(pick) {
+            Some(value) => value,
+            None => panic!(
+                "{}: expected {what} within {:?}, got {shown}",
                 self.name(),
                 self.timeout
             ),
