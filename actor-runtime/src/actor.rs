@@ -283,6 +283,7 @@ async fn run<A: Actor>(mut state: A, mut ctx: Ctx<A>) {
             }
         }
     };
+    ctx.end_timing();
     watchdog::handling(watchdog::TERMINATE);
     state.__terminate(&reason, &mut ctx).await;
     ctx.record().close(reason);
@@ -344,7 +345,19 @@ impl<A: Actor, F: Future<Output = ()>> Future for ActorTask<A, F> {
             // An actor on a thread of its own holds no worker: nothing to watch.
             !A::BLOCKING,
         );
+        let timed = telemetry::message_timing();
+        if timed {
+            if let Some(span) = this.cell.handling_span() {
+                telemetry::enter(&span);
+            }
+        }
         let polled = catch_unwind(AssertUnwindSafe(|| with_current(pid, || fut.poll(cx))));
+        if timed {
+            // The message may have changed during the poll: exit the span that is current now.
+            if let Some(span) = this.cell.handling_span() {
+                telemetry::exit(&span);
+            }
+        }
         *this.handling = watchdog::end();
         match polled {
             Ok(Poll::Pending) => {

@@ -35,6 +35,11 @@ pub trait Addressable: Send + 'static {
     /// The name of a variant, as `KindMsg::Variant`, for the watchdog and the test kit.
     #[doc(hidden)]
     fn __variant_name(index: u16) -> &'static str;
+
+    /// The tracing span of the caller waiting on this message, if it is a call made while
+    /// [`telemetry::set_message_timing`](crate::telemetry::set_message_timing) was on.
+    #[doc(hidden)]
+    fn __caller_span(msg: &Self::Msg) -> Option<tracing::span::Id>;
 }
 
 /// A typed handle to a running actor of type `A`.

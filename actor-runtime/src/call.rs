@@ -19,7 +19,7 @@ use crate::exit::ExitReason;
 use crate::pid::Pid;
 use crate::process::Process;
 use crate::target::{RecordRef, Target, Unavailable};
-use crate::{stats, table};
+use crate::{stats, table, telemetry};
 
 /// The timeout of a call unless overridden with [`Call::timeout`].
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -30,6 +30,8 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Dropping it unanswered gives the caller [`CallError::NoReply`] at once.
 pub struct ReplyTo<T> {
     tx: Option<oneshot::Sender<Reply<T>>>,
+    /// The caller's span, when message timing is on: the callee's span is its child.
+    caller: Option<tracing::span::Id>,
 }
 
 /// What travels back to the caller.
@@ -55,6 +57,11 @@ impl<T> ReplyTo<T> {
             stats::late_reply();
             false
         }
+    }
+
+    #[doc(hidden)]
+    pub fn __caller_span(&self) -> Option<tracing::span::Id> {
+        self.caller.clone()
     }
 
     /// `true` if the caller has stopped waiting (timed out or was cancelled).
@@ -83,7 +90,13 @@ impl<T> fmt::Debug for ReplyTo<T> {
 
 pub(crate) fn reply_pair<T>() -> (ReplyTo<T>, oneshot::Receiver<Reply<T>>) {
     let (tx, rx) = oneshot::channel();
-    (ReplyTo { tx: Some(tx) }, rx)
+    (
+        ReplyTo {
+            tx: Some(tx),
+            caller: telemetry::caller_span(),
+        },
+        rx,
+    )
 }
 
 impl<M: Send + 'static> Target<M> {

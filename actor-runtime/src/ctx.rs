@@ -16,6 +16,7 @@ use crate::pid::Pid;
 use crate::process::Process;
 use crate::record::{Next, ProcessRecord};
 use crate::stats;
+use crate::telemetry::{self, Handling};
 use crate::timer::{self, TimerRef};
 use crate::watchdog;
 
@@ -89,7 +90,13 @@ impl<A: Addressable> Ctx<A> {
             }
             let next = self.addr.record().poll_next(cx, &mut self.inbox);
             if let std::task::Poll::Ready(Next::Message(msg)) = &next {
-                watchdog::handling(A::__variant(msg));
+                let variant = A::__variant(msg);
+                watchdog::handling(variant);
+                if telemetry::message_timing() {
+                    self.time_message(variant, A::__caller_span(msg));
+                }
+            } else if telemetry::message_timing() {
+                self.addr.record().switch_handling(None);
             }
             if next.is_ready() {
                 self.inbox.streak += 1;
@@ -102,6 +109,24 @@ impl<A: Addressable> Ctx<A> {
             next
         })
         .await
+    }
+
+    #[cold]
+    fn time_message(&self, variant: u16, caller: Option<tracing::span::Id>) {
+        let handling = Handling::start(
+            std::any::type_name::<A>(),
+            self.pid(),
+            A::__variant_name(variant),
+            caller,
+        );
+        self.addr.record().switch_handling(Some(handling));
+    }
+
+    /// Ends the timing of the last message (the actor is about to stop).
+    pub(crate) fn end_timing(&self) {
+        if telemetry::message_timing() {
+            self.addr.record().switch_handling(None);
+        }
     }
 
     /// The actor this one was started linked to by `spawn_link`, a supervisor or

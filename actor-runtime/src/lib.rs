@@ -58,7 +58,7 @@ mod sync;
 mod deadline;
 mod error;
 mod exit;
-mod telemetry;
+pub mod telemetry;
 pub mod watchdog;
 // 3. the mailbox, the erased process, the process and name tables
 mod mailbox;
@@ -128,6 +128,7 @@ pub mod __private {
         ChildSpec, Supervise, SupervisorSlot, actor_child, start_supervisor, supervisor_child,
     };
     pub use crate::target::{Client, Target};
+    pub use tracing::span::Id as SpanId;
 
     /// Every argument of a handler travels in a message between tasks.
     #[diagnostic::on_unimplemented(

@@ -3,6 +3,9 @@
 
 use std::sync::Weak;
 use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::exit::{ExitReason, MonitorRef, Signal};
 use crate::pid::Pid;
@@ -57,8 +60,84 @@ pub struct ProcessInfo {
     pub mailbox_len: usize,
     /// Its mailbox capacity.
     pub mailbox_capacity: usize,
+    /// The longest its mailbox queue has been: the most messages that waited at once for it
+    /// to take them (those of the batch it was working through not counted).
+    pub mailbox_high_water: usize,
+    /// Messages it has taken from its mailbox since it started.
+    pub handled: u64,
+    /// Fail-fast sends to it refused because its mailbox was full.
+    pub refused: u64,
     /// `false` while it has never been scheduled (spawned, no message yet: it has no task).
     pub scheduled: bool,
+    /// If it is a supervisor: its children and restarts.
+    pub supervisor: Option<SupervisorInfo>,
+}
+
+/// A supervisor's state, as [`ProcessInfo::supervisor`] shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SupervisorInfo {
+    /// `one_for_one`, `one_for_all`, `rest_for_one` or `simple_one_for_one`.
+    pub strategy: &'static str,
+    /// At most this many restarts within `period`, or it gives up.
+    pub intensity: u32,
+    /// The intensity's window.
+    pub period: Duration,
+    /// Restarts within the last `period`, as of the snapshot.
+    pub restarts_in_period: usize,
+    /// Restarts since it started.
+    pub total_restarts: u64,
+    /// Its children, in start order (static ones first).
+    pub children: Vec<ChildState>,
+    /// When the recent restarts happened (to count those in the period at snapshot time).
+    pub(crate) recent: Vec<Instant>,
+}
+
+impl SupervisorInfo {
+    pub(crate) fn new(
+        strategy: &'static str,
+        intensity: u32,
+        period: Duration,
+        total_restarts: u64,
+        children: Vec<ChildState>,
+        recent: Vec<Instant>,
+    ) -> Self {
+        SupervisorInfo {
+            strategy,
+            intensity,
+            period,
+            restarts_in_period: 0,
+            total_restarts,
+            children,
+            recent,
+        }
+    }
+
+    /// A copy with `restarts_in_period` counted as of now.
+    pub(crate) fn as_of_now(&self) -> Self {
+        let now = Instant::now();
+        let mut info = self.clone();
+        info.restarts_in_period = self
+            .recent
+            .iter()
+            .filter(|t| now.duration_since(**t) <= self.period)
+            .count();
+        info
+    }
+}
+
+/// One child of a supervisor, as [`SupervisorInfo::children`] shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChildState {
+    /// The field name (`"dynamic"` for children started with `start_child`).
+    pub name: &'static str,
+    /// The running incarnation, if any.
+    pub pid: Option<Pid>,
+    /// `permanent`, `transient` or `temporary`.
+    pub restart: &'static str,
+    /// How many times this child has been started again since the supervisor started.
+    pub restarts: u64,
 }
 
 impl ProcessInfo {
@@ -66,12 +145,18 @@ impl ProcessInfo {
     /// `Latest<u32>` for `LatestMsg<u32>`.
     #[must_use]
     pub fn kind(&self) -> String {
-        let t = self.message_type;
-        let head = t.find('<').map_or(t, |i| &t[..i]);
-        match head.strip_suffix("Msg") {
-            Some(stem) => format!("{stem}{}", &t[head.len()..]),
-            None => t.to_owned(),
-        }
+        kind_of(self.message_type)
+    }
+}
+
+/// The actor type of a message type: `Storage` for `StorageMsg`.
+pub(crate) fn kind_of(message_type: &str) -> String {
+    let head = message_type
+        .find('<')
+        .map_or(message_type, |i| &message_type[..i]);
+    match head.strip_suffix("Msg") {
+        Some(stem) => format!("{stem}{}", &message_type[head.len()..]),
+        None => message_type.to_owned(),
     }
 }
 

@@ -14,8 +14,9 @@ use crate::error::SendError;
 use crate::exit::{Down, Exit, ExitReason, MonitorRef, Signal, SignalLane};
 use crate::mailbox::{Inbox, Lanes, is_link_exit_from};
 use crate::pid::Pid;
-use crate::process::{Peer, Process, ProcessInfo};
+use crate::process::{Peer, Process, ProcessInfo, SupervisorInfo};
 use crate::sync::lock;
+use crate::telemetry::{self, Handling};
 use crate::{names, stats, table};
 
 /// An actor that has not been scheduled yet: its state waits here until the first message
@@ -41,6 +42,10 @@ struct Relations {
     parent: Option<Pid>,
     /// Run once with the exit reason when the actor stops (topics it owns close).
     exit_hooks: Vec<ExitHook>,
+    /// What a supervisor publishes of its state for introspection.
+    supervisor: Option<Box<SupervisorInfo>>,
+    /// The message being handled, while message timing is on (its span and start).
+    handling: Option<Handling>,
 }
 
 /// The actor's state of scheduling: never started (its state waits, dormant), or running as a
@@ -501,6 +506,44 @@ impl<M: Send + 'static> ProcessRecord<M> {
         self.lock().relations.as_ref().and_then(|r| r.parent)
     }
 
+    /// Ends the message being timed, if any, and starts timing `next`: exits the old span and
+    /// enters the new one on this thread (see [`Handling`]).
+    pub(crate) fn switch_handling(&self, next: Option<Handling>) {
+        let mut inner = self.lock();
+        if inner.exit.is_some() || (next.is_none() && inner.relations.is_none()) {
+            return;
+        }
+        let relations = inner.relations();
+        let old = std::mem::replace(&mut relations.handling, next);
+        let new_span = relations.handling.as_ref().map(Handling::span);
+        drop(inner);
+        if let Some(old) = old {
+            telemetry::exit(&old.span());
+        }
+        if let Some(span) = new_span {
+            telemetry::enter(&span);
+        }
+    }
+
+    /// The span of the message being timed, if any.
+    pub(crate) fn handling_span(&self) -> Option<tracing::Span> {
+        let inner = self.lock();
+        inner
+            .relations
+            .as_ref()?
+            .handling
+            .as_ref()
+            .map(Handling::span)
+    }
+
+    /// Publishes a supervisor's state for introspection (replacing what it published before).
+    pub(crate) fn publish_supervisor(&self, info: SupervisorInfo) {
+        let mut inner = self.lock();
+        if inner.exit.is_none() {
+            inner.relations().supervisor = Some(Box::new(info));
+        }
+    }
+
     /// Forgets the registered name if it is `name` (after `registry::unregister`).
     pub(crate) fn clear_name(&self, name: &str) {
         let mut inner = self.lock();
@@ -536,6 +579,8 @@ impl<M: Send + 'static> ProcessRecord<M> {
         inner.exit = Some(reason.clone());
         self.urgent.store(false, Ordering::Release);
         self.ordered_at.store(u64::MAX, Ordering::Release);
+        let refused = inner.refused;
+        let high_water = inner.lanes.high_water();
         let (queued, waiters) = inner.lanes.close();
         let relations = inner.relations.take().map(|r| *r).unwrap_or_default();
         let task = std::mem::replace(&mut inner.task, Task::None);
@@ -554,7 +599,19 @@ impl<M: Send + 'static> ProcessRecord<M> {
             exit_waiters,
             parent: _,
             exit_hooks,
+            supervisor: _,
+            handling: _,
         } = relations;
+        stats::retire(
+            std::any::type_name::<M>(),
+            self.pid.id(),
+            stats::Retired {
+                stopped: 1,
+                handled: self.consumed(),
+                refused,
+                high_water,
+            },
+        );
         // Release the name and the table entry before anyone hears of the exit: a supervisor
         // reacting to the exit may restart the actor under the same name at once.
         if let Some(name) = name {
@@ -706,7 +763,12 @@ impl<M: Send + 'static> Process for ProcessRecord<M> {
             monitored_by: relations.map_or(0, |r| r.watchers.len()),
             mailbox_len: inner.lanes.len(self.consumed()),
             mailbox_capacity: self.capacity(),
+            mailbox_high_water: inner.lanes.high_water(),
+            handled: self.consumed(),
+            refused: inner.refused,
             scheduled: matches!(inner.task, Task::Running(_)),
+            supervisor: relations
+                .and_then(|r| r.supervisor.as_deref().map(SupervisorInfo::as_of_now)),
         })
     }
 }

@@ -4,7 +4,11 @@
 //! Nothing is dropped silently: each way a message can be lost has its counter here, bumped
 //! by the layer that loses it and read by [`crate::stats`].
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::sync::lock;
 
 static REFUSED: AtomicU64 = AtomicU64::new(0);
 static UNDELIVERED: AtomicU64 = AtomicU64::new(0);
@@ -70,4 +74,45 @@ impl Stats {
             actors: 0,
         }
     }
+}
+
+/// What the stopped actors of one message type did, kept so that per-kind totals
+/// ([`crate::introspect::kinds`]) do not fall when actors stop.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Retired {
+    pub(crate) stopped: u64,
+    pub(crate) handled: u64,
+    pub(crate) refused: u64,
+    pub(crate) high_water: usize,
+}
+
+const RETIRED_SHARDS: usize = 8;
+type RetiredShard = Mutex<BTreeMap<&'static str, Retired>>;
+static RETIRED: [RetiredShard; RETIRED_SHARDS] =
+    [const { Mutex::new(BTreeMap::new()) }; RETIRED_SHARDS];
+
+/// Adds a stopped actor's figures to its kind's totals; `shard` spreads exits (a pid).
+pub(crate) fn retire(message_type: &'static str, shard: u64, figures: Retired) {
+    #[allow(clippy::cast_possible_truncation)]
+    let mut totals = lock(&RETIRED[shard as usize % RETIRED_SHARDS]);
+    let entry = totals.entry(message_type).or_default();
+    entry.stopped += figures.stopped;
+    entry.handled += figures.handled;
+    entry.refused += figures.refused;
+    entry.high_water = entry.high_water.max(figures.high_water);
+}
+
+/// The totals of stopped actors, by message type.
+pub(crate) fn retired() -> BTreeMap<&'static str, Retired> {
+    let mut all: BTreeMap<&'static str, Retired> = BTreeMap::new();
+    for shard in &RETIRED {
+        for (kind, r) in lock(shard).iter() {
+            let entry = all.entry(kind).or_default();
+            entry.stopped += r.stopped;
+            entry.handled += r.handled;
+            entry.refused += r.refused;
+            entry.high_water = entry.high_water.max(r.high_water);
+        }
+    }
+    all
 }

@@ -14,7 +14,7 @@ use super::spec::{
 use crate::ctx::Ctx;
 use crate::exit::{Exit, ExitReason, Signal};
 use crate::pid::Pid;
-use crate::process::{Process, wait_for_exit};
+use crate::process::{ChildState, Process, SupervisorInfo, wait_for_exit};
 use crate::table;
 
 /// One child as the supervisor sees it.
@@ -23,6 +23,8 @@ struct Slot {
     running: Option<Started>,
     /// A temporary child that exited, or was stopped by the strategy: never started again.
     removed: bool,
+    /// Times it has been started again.
+    restarts: u64,
 }
 
 /// A child as reported by [`SupervisorClient::children`].
@@ -68,6 +70,7 @@ impl Supervisor {
                     spec,
                     running: None,
                     removed: false,
+                    restarts: 0,
                 })
                 .collect(),
             dynamic: Vec::new(),
@@ -83,6 +86,7 @@ impl Supervisor {
                 return Err(SupervisorError::ChildStart { child, error });
             }
         }
+        sup.publish(ctx);
         Ok(sup)
     }
 
@@ -111,7 +115,9 @@ impl Supervisor {
             spec,
             running: Some(started),
             removed: false,
+            restarts: 0,
         });
+        self.publish(ctx);
         Ok(id)
     }
 
@@ -144,6 +150,7 @@ impl Supervisor {
             let reason = self.stop_child(started, slot.spec.shutdown, &me).await;
             slot.spec.starter.clear(reason);
         }
+        self.publish(ctx);
         true
     }
 
@@ -175,6 +182,7 @@ impl Supervisor {
         } else {
             tracing::debug!(from = %exit.from, reason = %exit.reason, "supervisor ignores an exit signal from a non-child");
         }
+        self.publish(ctx);
     }
 
     #[terminate]
@@ -216,7 +224,7 @@ impl Supervisor {
     }
 
     /// Records a restart; `false` once more than `intensity` happened within `period`.
-    fn note_restart(&mut self) -> bool {
+    fn note_restart(&mut self, child: &'static str) -> bool {
         let now = Instant::now();
         self.restarts.push_back(now);
         while self
@@ -227,8 +235,31 @@ impl Supervisor {
             self.restarts.pop_front();
         }
         self.total_restarts += 1;
-        crate::telemetry::restarted();
+        crate::telemetry::restarted(child);
         self.restarts.len() <= self.intensity as usize
+    }
+
+    /// Publishes its state for [`snapshot`](crate::introspect::snapshot).
+    fn publish(&self, ctx: &Ctx<Self>) {
+        let children = self
+            .children
+            .iter()
+            .chain(&self.dynamic)
+            .map(|slot| ChildState {
+                name: slot.spec.name,
+                pid: slot.running.as_ref().map(|s| s.pid),
+                restart: slot.spec.restart.label(),
+                restarts: slot.restarts,
+            })
+            .collect();
+        ctx.record().publish_supervisor(SupervisorInfo::new(
+            self.strategy.label(),
+            self.intensity,
+            self.period,
+            self.total_restarts,
+            children,
+            self.restarts.iter().copied().collect(),
+        ));
     }
 
     fn give_up(&self, ctx: &mut Ctx<Self>) {
@@ -255,7 +286,8 @@ impl Supervisor {
             }
             return;
         }
-        if !self.note_restart() {
+        let name = slot.spec.name;
+        if !self.note_restart(name) {
             self.give_up(ctx);
             return;
         }
@@ -277,14 +309,14 @@ impl Supervisor {
             }
             loop {
                 match self.start_static(j, &me).await {
-                    Ok(()) => break,
+                    Ok(()) => {
+                        self.children[j].restarts += 1;
+                        break;
+                    }
                     Err(error) => {
-                        tracing::warn!(
-                            child = self.children[j].spec.name,
-                            %error,
-                            "child failed to restart"
-                        );
-                        if !self.note_restart() {
+                        let child = self.children[j].spec.name;
+                        tracing::warn!(child, %error, "child failed to restart");
+                        if !self.note_restart(child) {
                             self.give_up(ctx);
                             return;
                         }
@@ -302,7 +334,8 @@ impl Supervisor {
             self.dynamic.remove(i);
             return;
         }
-        if !self.note_restart() {
+        let name = slot.spec.name;
+        if !self.note_restart(name) {
             self.give_up(ctx);
             return;
         }
@@ -311,11 +344,12 @@ impl Supervisor {
             match self.dynamic[i].spec.starter.start(&me).await {
                 Ok(started) => {
                     self.dynamic[i].running = Some(started);
+                    self.dynamic[i].restarts += 1;
                     return;
                 }
                 Err(error) => {
                     tracing::warn!(%error, "dynamic child failed to restart");
-                    if !self.note_restart() {
+                    if !self.note_restart(self.dynamic[i].spec.name) {
                         self.give_up(ctx);
                         return;
                     }

@@ -36,7 +36,31 @@ pub enum Restart {
     Temporary,
 }
 
+impl Strategy {
+    /// Its name in OTP's spelling: `one_for_one`, `one_for_all`, `rest_for_one`,
+    /// `simple_one_for_one`.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Strategy::OneForOne => "one_for_one",
+            Strategy::OneForAll => "one_for_all",
+            Strategy::RestForOne => "rest_for_one",
+            Strategy::SimpleOneForOne => "simple_one_for_one",
+        }
+    }
+}
+
 impl Restart {
+    /// `permanent`, `transient` or `temporary`.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Restart::Permanent => "permanent",
+            Restart::Transient => "transient",
+            Restart::Temporary => "temporary",
+        }
+    }
+
     pub(crate) fn restarts_after(self, reason: &ExitReason) -> bool {
         match self {
             Restart::Permanent => true,
