@@ -15,12 +15,38 @@ use std::time::Duration;
 
 use crate::process::kind_of;
 pub use crate::process::{ChildState, ProcessInfo, SupervisorInfo};
-use crate::{stats, table};
+pub use crate::telemetry::ExitInfo;
+use crate::{stats, table, telemetry};
 
 /// Every live actor of the node, newest first.
 #[must_use]
 pub fn snapshot() -> Vec<ProcessInfo> {
     table::all().iter().filter_map(|p| p.info()).collect()
+}
+
+/// The last exits of the node (at most 256), oldest first: every actor that stopped, for
+/// whatever reason, with its parent.
+#[must_use]
+pub fn recent_exits() -> Vec<ExitInfo> {
+    telemetry::recent_exits()
+}
+
+/// The live actor of this node numbered `id` (the number after the dot in `<0.id>`).
+#[must_use]
+pub fn find(id: u64) -> Option<ProcessInfo> {
+    table::get(crate::Pid::local(id)).and_then(|p| p.info())
+}
+
+/// Kills the live actor `pid` as [`Addr::kill`](crate::Addr::kill) would (its supervisor,
+/// if any, restarts it by its strategy); `false` if no such actor runs.
+pub fn kill(pid: crate::Pid) -> bool {
+    match table::get(pid) {
+        Some(process) => {
+            process.kill();
+            true
+        }
+        None => false,
+    }
 }
 
 /// The children of `parent` in `actors` (those it started linked), oldest first: with

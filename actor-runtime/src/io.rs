@@ -7,6 +7,8 @@ pub mod udp;
 
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "observer")]
+pub mod observer;
 #[cfg(feature = "tls")]
 pub mod tls;
 #[cfg(feature = "http")]

@@ -37,6 +37,15 @@ impl Pid {
         id: 0,
     };
 
+    /// The pid numbered `id` on this node.
+    pub(crate) fn local(id: u64) -> Pid {
+        Pid {
+            node: LOCAL_NODE,
+            creation: local_creation(),
+            id,
+        }
+    }
+
     /// A fresh pid on this node.
     pub(crate) fn next() -> Pid {
         Pid {

@@ -597,11 +597,12 @@ impl<M: Send + 'static> ProcessRecord<M> {
             monitoring,
             name,
             exit_waiters,
-            parent: _,
+            parent,
             exit_hooks,
             supervisor: _,
             handling: _,
         } = relations;
+        telemetry::note_exit(self.pid, std::any::type_name::<M>(), parent, &reason);
         stats::retire(
             std::any::type_name::<M>(),
             self.pid.id(),

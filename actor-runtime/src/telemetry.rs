@@ -29,11 +29,14 @@
 //! message (a span, a clock read, a histogram update): the figures are in the book's
 //! performance chapter.
 
+use std::collections::VecDeque;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use crate::exit::ExitReason;
 use crate::pid::Pid;
+use crate::sync::lock;
 
 static MESSAGE_TIMING: AtomicBool = AtomicBool::new(false);
 
@@ -118,4 +121,51 @@ pub(crate) fn enter(span: &tracing::Span) {
 
 pub(crate) fn exit(span: &tracing::Span) {
     span.with_subscriber(|(id, dispatch)| dispatch.exit(id));
+}
+
+/// One actor that stopped, as [`introspect::recent_exits`](crate::introspect::recent_exits)
+/// lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExitInfo {
+    /// Its pid.
+    pub pid: Pid,
+    /// Its message type's path.
+    pub message_type: &'static str,
+    /// The actor that had started it linked, if any (its supervisor).
+    pub parent: Option<Pid>,
+    /// Why it stopped.
+    pub reason: ExitReason,
+    /// When.
+    pub at: SystemTime,
+}
+
+/// How many exits [`recent_exits`] keeps.
+pub(crate) const RECENT_EXITS: usize = 256;
+
+static RECENT: Mutex<VecDeque<ExitInfo>> = Mutex::new(VecDeque::new());
+
+pub(crate) fn note_exit(
+    pid: Pid,
+    message_type: &'static str,
+    parent: Option<Pid>,
+    reason: &ExitReason,
+) {
+    let note = ExitInfo {
+        pid,
+        message_type,
+        parent,
+        reason: reason.clone(),
+        at: SystemTime::now(),
+    };
+    let mut recent = lock(&RECENT);
+    if recent.len() == RECENT_EXITS {
+        recent.pop_front();
+    }
+    recent.push_back(note);
+}
+
+/// The last exits of the node, oldest first.
+pub(crate) fn recent_exits() -> Vec<ExitInfo> {
+    lock(&RECENT).iter().cloned().collect()
 }
