@@ -11,9 +11,29 @@ pub mod settings;
 pub mod store;
 pub mod telemetry;
 
-use actor_runtime::{App, AppController, AppError};
+use std::time::Duration;
+
+use actor_runtime::io::http::HttpServer;
+use actor_runtime::io::observer::Observer;
+use actor_runtime::{App, AppController, AppError, introspect, telemetry as runtime_telemetry};
 
 pub use settings::Settings;
+
+/// Why the app did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// One of its applications failed to start.
+    #[error(transparent)]
+    App(#[from] AppError),
+    /// The observer page could not bind its address.
+    #[error("cannot serve the observer on {addr}: {error}")]
+    Observer {
+        /// The address of `--observer`.
+        addr: std::net::SocketAddr,
+        /// Why.
+        error: std::io::Error,
+    },
+}
 
 /// A running app: its controller and its two trees.
 #[derive(Debug)]
@@ -24,13 +44,28 @@ pub struct Running {
     pub pipeline: actors::Pipeline,
     /// UDP and HTTPS.
     pub edge: actors::Edge,
+    /// The observer page, if `--observer` was given.
+    pub observer: Option<HttpServer>,
+    /// Samples the runtime's per-kind actor figures into `/metrics`.
+    pub actor_metrics: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.actor_metrics.abort();
+    }
 }
 
 /// Starts the app with `settings`: the pipeline first, then the network edges.
 ///
 /// # Errors
-/// A child failed to start (a port in use, a store that cannot be opened).
-pub async fn start(settings: Settings) -> Result<Running, AppError> {
+/// A child failed to start (a port in use, a store that cannot be opened), or the observer
+/// could not bind its address.
+pub async fn start(settings: Settings) -> Result<Running, StartError> {
+    let observer = settings.observer;
+    let observer_kill = settings.observer_kill;
+    runtime_telemetry::set_message_timing(settings.message_timing);
+    let sample_every = Duration::from_millis(settings.actor_metrics_ms);
     settings::install(settings);
     let _ = telemetry::metrics();
     let controller = AppController::new();
@@ -40,9 +75,21 @@ pub async fn start(settings: Settings) -> Result<Running, AppError> {
     let edge = controller
         .start(App::<actors::Edge>::new("edge").after("pipeline"))
         .await?;
+    let observer = match observer {
+        Some(addr) => Some(
+            Observer::new()
+                .allow_kill(observer_kill)
+                .serve(addr)
+                .await
+                .map_err(|error| StartError::Observer { addr, error })?,
+        ),
+        None => None,
+    };
     Ok(Running {
         controller,
         pipeline,
         edge,
+        observer,
+        actor_metrics: introspect::spawn_metrics_sampler(sample_every),
     })
 }

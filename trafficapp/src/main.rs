@@ -15,6 +15,9 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if let Some(observer) = &running.observer {
+        tracing::info!(url = %format!("http://{}/", observer.local_addr()), "observer page");
+    }
     let exit = running.controller.run().await;
     tracing::info!(?exit, "trafficapp stopped");
     std::process::ExitCode::SUCCESS

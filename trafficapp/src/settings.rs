@@ -64,6 +64,21 @@ pub struct Settings {
     /// Emergency notifications in flight at most; more are counted as dropped at once.
     #[arg(long, env = "TRAFFIC_EMERGENCY_INFLIGHT", default_value_t = 256)]
     pub emergency_inflight: usize,
+    /// Serve the observer page (the live supervision tree) on this address; off unless set.
+    /// Keep it on loopback or a private network: it shows the node's inside.
+    #[arg(long, env = "TRAFFIC_OBSERVER")]
+    pub observer: Option<SocketAddr>,
+    /// Let the observer page kill actors (their supervisors restart them).
+    #[arg(long, env = "TRAFFIC_OBSERVER_KILL")]
+    pub observer_kill: bool,
+    /// Time every handled message: the `actor_handle_seconds` histogram on `/metrics`, and a
+    /// DEBUG span per message (`RUST_LOG=actor_runtime::message=debug`).
+    #[arg(long, env = "TRAFFIC_MESSAGE_TIMING")]
+    pub message_timing: bool,
+    /// How often the per-kind actor figures (`actor_messages_handled_total`, mailbox depths)
+    /// are sampled into `/metrics`, in milliseconds.
+    #[arg(long, env = "TRAFFIC_ACTOR_METRICS_MS", default_value_t = 1000)]
+    pub actor_metrics_ms: u64,
 }
 
 impl Settings {

@@ -58,6 +58,8 @@ async fn reports_in_over_udp_nearest_vehicles_out_over_https() {
     settings.https = "127.0.0.1:0".parse().expect("addr");
     settings.store = dir.path().join("traffic.db").display().to_string();
     settings.emergency_url = Some(format!("http://{alert_addr}/alert"));
+    settings.observer = Some("127.0.0.1:0".parse().expect("addr"));
+    settings.actor_metrics_ms = 100;
     let running = trafficapp::start(settings).await.expect("start");
     let udp = running.edge.receiver.local_addr().await.expect("receiver");
     let https = running.edge.web.local_addr().await.expect("web");
@@ -139,6 +141,45 @@ async fn reports_in_over_udp_nearest_vehicles_out_over_https() {
         ),
         1.0
     );
+    // The runtime's per-kind actor figures are sampled into the same `/metrics`.
+    let stored_by_storage = until("actor figures on /metrics", async || {
+        let text = common::metrics(&client, &base).await?;
+        let handled = sample(
+            &text,
+            "actor_messages_handled_total{actor=\"trafficapp::actors::storage::Storage\"}",
+        );
+        (handled >= 1.0).then_some(text)
+    })
+    .await;
+    assert_eq!(
+        sample(
+            &stored_by_storage,
+            "actor_live{actor=\"trafficapp::actors::storage::Storage\"}"
+        ),
+        1.0
+    );
+
+    // The observer shows the app's trees: the storage actor under a supervisor.
+    let observer = running.observer.as_ref().expect("observer served");
+    let snap: serde_json::Value = reqwest::get(format!("http://{}/api/snapshot", observer.local_addr()))
+        .await
+        .expect("observer answers")
+        .json()
+        .await
+        .expect("json");
+    let actors = snap["actors"].as_array().expect("actors");
+    let storage = actors
+        .iter()
+        .find(|a| a["kind"] == "trafficapp::actors::storage::Storage")
+        .expect("the storage actor is listed");
+    let parent = &storage["parent"]["id"];
+    assert!(
+        actors
+            .iter()
+            .any(|a| &a["pid"]["id"] == parent && a["supervisor"].is_object()),
+        "its parent is a supervisor: {snap}"
+    );
+
     let near = nearest(&client, &base, "?lon=10&lat=20&k=3")
         .await
         .expect("query");
