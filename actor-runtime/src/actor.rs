@@ -345,16 +345,17 @@ impl<A: Actor, F: Future<Output = ()>> Future for ActorTask<A, F> {
             // An actor on a thread of its own holds no worker: nothing to watch.
             !A::BLOCKING,
         );
-        let timed = telemetry::message_timing();
+        // Spans are entered around each poll only when a subscriber records them.
+        let timed = telemetry::message_timing() && telemetry::spans_enabled();
         if timed {
-            if let Some(span) = this.cell.handling_span() {
+            if let Some(span) = this.cell.span() {
                 telemetry::enter(&span);
             }
         }
         let polled = catch_unwind(AssertUnwindSafe(|| with_current(pid, || fut.poll(cx))));
         if timed {
             // The message may have changed during the poll: exit the span that is current now.
-            if let Some(span) = this.cell.handling_span() {
+            if let Some(span) = this.cell.span() {
                 telemetry::exit(&span);
             }
         }

@@ -16,7 +16,7 @@ use crate::pid::Pid;
 use crate::process::Process;
 use crate::record::{Next, ProcessRecord};
 use crate::stats;
-use crate::telemetry::{self, Handling};
+use crate::telemetry::{self, Handling, Timing};
 use crate::timer::{self, TimerRef};
 use crate::watchdog;
 
@@ -46,6 +46,8 @@ struct Extra {
     /// Set by [`Addr::finish`]: stop with this reason once the mailbox is empty.
     finish: Option<ExitReason>,
     timers: Vec<AbortHandle>,
+    /// Message timing, once the actor has handled a message with it on.
+    timing: Option<Timing>,
 }
 
 /// After this many messages in a row, the actor yields so that one busy actor cannot starve
@@ -94,9 +96,12 @@ impl<A: Addressable> Ctx<A> {
                 watchdog::handling(variant);
                 if telemetry::message_timing() {
                     self.time_message(variant, A::__caller_span(msg));
+                } else if self.extra.is_some() {
+                    // Timing was turned off: the message timed last still ends here.
+                    self.switch_timing(None);
                 }
-            } else if telemetry::message_timing() {
-                self.addr.record().switch_handling(None);
+            } else if self.extra.is_some() {
+                self.switch_timing(None);
             }
             if next.is_ready() {
                 self.inbox.streak += 1;
@@ -112,21 +117,48 @@ impl<A: Addressable> Ctx<A> {
     }
 
     #[cold]
-    fn time_message(&self, variant: u16, caller: Option<tracing::span::Id>) {
+    fn time_message(&mut self, variant: u16, caller: Option<tracing::span::Id>) {
         let handling = Handling::start(
             std::any::type_name::<A>(),
             self.pid(),
             A::__variant_name(variant),
             caller,
         );
-        self.addr.record().switch_handling(Some(handling));
+        self.switch_timing(Some(handling));
+    }
+
+    /// Ends the timed message, if any, and starts timing `next`. The state is the actor's
+    /// own (no lock per message); only a span a subscriber records is published to the
+    /// record, for the task to enter around later polls.
+    fn switch_timing(&mut self, next: Option<Handling>) {
+        if next.is_none()
+            && self
+                .extra
+                .as_ref()
+                .is_none_or(|e| e.timing.as_ref().is_none_or(|t| !t.is_timing()))
+        {
+            return;
+        }
+        let timing = self
+            .extra()
+            .timing
+            .get_or_insert_with(|| Timing::new(std::any::type_name::<A>()));
+        let (exit, enter) = timing.switch(next);
+        let publish = exit.is_some() || enter.is_some();
+        if let Some(span) = &exit {
+            telemetry::exit(span);
+        }
+        if let Some(span) = &enter {
+            telemetry::enter(span);
+        }
+        if publish {
+            self.addr.record().set_span(enter);
+        }
     }
 
     /// Ends the timing of the last message (the actor is about to stop).
-    pub(crate) fn end_timing(&self) {
-        if telemetry::message_timing() {
-            self.addr.record().switch_handling(None);
-        }
+    pub(crate) fn end_timing(&mut self) {
+        self.switch_timing(None);
     }
 
     /// The actor this one was started linked to by `spawn_link`, a supervisor or

@@ -16,8 +16,8 @@ use crate::mailbox::{Inbox, Lanes, is_link_exit_from};
 use crate::pid::Pid;
 use crate::process::{Peer, Process, ProcessInfo, SupervisorInfo};
 use crate::sync::lock;
-use crate::telemetry::{self, Handling};
-use crate::{names, stats, table};
+
+use crate::{names, stats, table, telemetry};
 
 /// An actor that has not been scheduled yet: its state waits here until the first message
 /// or signal arrives, so an actor that was spawned and never used costs no task.
@@ -44,8 +44,9 @@ struct Relations {
     exit_hooks: Vec<ExitHook>,
     /// What a supervisor publishes of its state for introspection.
     supervisor: Option<Box<SupervisorInfo>>,
-    /// The message being handled, while message timing is on (its span and start).
-    handling: Option<Handling>,
+    /// The span of the message being handled, while message timing is on and a subscriber
+    /// records spans: the actor's task enters it around each poll.
+    span: Option<tracing::Span>,
 }
 
 /// The actor's state of scheduling: never started (its state waits, dormant), or running as a
@@ -506,34 +507,17 @@ impl<M: Send + 'static> ProcessRecord<M> {
         self.lock().relations.as_ref().and_then(|r| r.parent)
     }
 
-    /// Ends the message being timed, if any, and starts timing `next`: exits the old span and
-    /// enters the new one on this thread (see [`Handling`]).
-    pub(crate) fn switch_handling(&self, next: Option<Handling>) {
+    /// Sets the span of the message being handled (see `Relations::span`).
+    pub(crate) fn set_span(&self, span: Option<tracing::Span>) {
         let mut inner = self.lock();
-        if inner.exit.is_some() || (next.is_none() && inner.relations.is_none()) {
-            return;
-        }
-        let relations = inner.relations();
-        let old = std::mem::replace(&mut relations.handling, next);
-        let new_span = relations.handling.as_ref().map(Handling::span);
-        drop(inner);
-        if let Some(old) = old {
-            telemetry::exit(&old.span());
-        }
-        if let Some(span) = new_span {
-            telemetry::enter(&span);
+        if inner.exit.is_none() && (span.is_some() || inner.relations.is_some()) {
+            inner.relations().span = span;
         }
     }
 
-    /// The span of the message being timed, if any.
-    pub(crate) fn handling_span(&self) -> Option<tracing::Span> {
-        let inner = self.lock();
-        inner
-            .relations
-            .as_ref()?
-            .handling
-            .as_ref()
-            .map(Handling::span)
+    /// The span of the message being handled, if any.
+    pub(crate) fn span(&self) -> Option<tracing::Span> {
+        self.lock().relations.as_ref()?.span.clone()
     }
 
     /// Publishes a supervisor's state for introspection (replacing what it published before).
@@ -600,7 +584,7 @@ impl<M: Send + 'static> ProcessRecord<M> {
             parent,
             exit_hooks,
             supervisor: _,
-            handling: _,
+            span: _,
         } = relations;
         telemetry::note_exit(self.pid, std::any::type_name::<M>(), parent, &reason);
         stats::retire(

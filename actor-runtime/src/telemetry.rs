@@ -70,12 +70,17 @@ pub(crate) fn caller_span() -> Option<tracing::span::Id> {
     }
 }
 
-/// One message being handled while timing is on: its span and when it was taken. Dropping it
-/// records the handling time.
+/// One actor's timing state, made the first time it handles a message with timing on: its
+/// histogram handle (registered once, not looked up per message) and the message in hand.
+pub(crate) struct Timing {
+    histogram: metrics::Histogram,
+    current: Option<Handling>,
+}
+
+/// One message being handled while timing is on: its span and when it was taken.
 pub(crate) struct Handling {
     span: tracing::Span,
     started: Instant,
-    actor: &'static str,
 }
 
 impl Handling {
@@ -96,21 +101,50 @@ impl Handling {
         Handling {
             span,
             started: Instant::now(),
-            actor,
         }
-    }
-
-    /// A handle to enter and exit its span around each poll of the handler.
-    pub(crate) fn span(&self) -> tracing::Span {
-        self.span.clone()
     }
 }
 
-impl Drop for Handling {
-    fn drop(&mut self) {
-        metrics::histogram!("actor_handle_seconds", "actor" => self.actor)
-            .record(self.started.elapsed().as_secs_f64());
+impl Timing {
+    pub(crate) fn new(actor: &'static str) -> Timing {
+        Timing {
+            histogram: metrics::histogram!("actor_handle_seconds", "actor" => actor),
+            current: None,
+        }
     }
+
+    /// Ends the current message (recording its time) and makes `next` current. Returns the
+    /// spans to exit and to enter, those a subscriber records.
+    pub(crate) fn switch(
+        &mut self,
+        next: Option<Handling>,
+    ) -> (Option<tracing::Span>, Option<tracing::Span>) {
+        let old = std::mem::replace(&mut self.current, next).map(|old| {
+            self.histogram.record(old.started.elapsed().as_secs_f64());
+            old.span
+        });
+        (old.filter(|s| !s.is_disabled()), self.span())
+    }
+
+    /// `true` while a message is being timed.
+    pub(crate) fn is_timing(&self) -> bool {
+        self.current.is_some()
+    }
+
+    /// The current message's span, if a subscriber records it.
+    pub(crate) fn span(&self) -> Option<tracing::Span> {
+        self.current
+            .as_ref()
+            .map(|h| &h.span)
+            .filter(|s| !s.is_disabled())
+            .cloned()
+    }
+}
+
+/// `true` if a subscriber records message spans now (a cached per-callsite check).
+#[inline]
+pub(crate) fn spans_enabled() -> bool {
+    tracing::enabled!(target: "actor_runtime::message", tracing::Level::DEBUG)
 }
 
 /// Enters `span` on this thread without a guard (the actor's task enters it before each poll

@@ -24,6 +24,7 @@
 
 mod fairness;
 mod peers;
+mod telemetry_ab;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -531,6 +532,27 @@ fn run_phase(phase: &str, quick: bool) {
             let (m, x) = fairness::idle_call_latency(n, phase.contains("-declared"), compute);
             format!("{m} {x}")
         }
+        "tell-metrics-ab" | "tell-timing-ab" => {
+            let what = if phase.contains("metrics") {
+                "metrics"
+            } else {
+                "timing"
+            };
+            let rounds = if quick { 2 } else { 10 };
+            let (on, off) = telemetry_ab::on_off(what, rounds, || tell_ours(TELLS / scale / 2));
+            format!("{on} {off}")
+        }
+        "call-metrics-ab" | "call-timing-ab" => {
+            let what = if phase.contains("metrics") {
+                "metrics"
+            } else {
+                "timing"
+            };
+            let rounds = if quick { 2 } else { 10 };
+            let (on, off) =
+                telemetry_ab::on_off(what, rounds, || call_ours(CALLS / scale as usize / 2).0);
+            format!("{on} {off}")
+        }
         "snapshot" => {
             let (s, c) = snapshot_ours(ACTORS / scale as usize);
             format!("{s} {c}")
@@ -614,6 +636,10 @@ fn main() {
     let tell_prom = measure("tell-ours+prom", reps, quick);
     let call_prom = measure("call-ours+prom", reps, quick);
     let watchdog_ab = measure("tell-watchdog-ab", reps.min(3), quick);
+    let tell_metrics_ab = measure("tell-metrics-ab", reps.min(3), quick);
+    let call_metrics_ab = measure("call-metrics-ab", reps.min(3), quick);
+    let tell_timing_ab = measure("tell-timing-ab", reps.min(3), quick);
+    let call_timing_ab = measure("call-timing-ab", reps.min(3), quick);
     let fair = |p: &str| measure(p, reps.min(3), quick);
     let (fair_d2, fair_u2) = (fair("fair-declared-2"), fair("fair-undeclared-2"));
     let (fair_d4, fair_u4) = (fair("fair-declared-4"), fair("fair-undeclared-4"));
@@ -735,6 +761,42 @@ fn main() {
         column(&snapshot, 0),
         column(&snapshot, 1),
         "ms",
+        false,
+    );
+    println!(
+        "{:<28} {:>14} {:>14}",
+        "one process, alternating", "metrics on", "metrics off"
+    );
+    row(
+        "tell throughput",
+        column(&tell_metrics_ab, 0) / 1e6,
+        column(&tell_metrics_ab, 1) / 1e6,
+        "M msg/s",
+        true,
+    );
+    row(
+        "call round trip, median",
+        column(&call_metrics_ab, 0),
+        column(&call_metrics_ab, 1),
+        "ns",
+        false,
+    );
+    println!(
+        "{:<28} {:>14} {:>14}",
+        "one process, alternating", "timing on", "timing off"
+    );
+    row(
+        "tell throughput",
+        column(&tell_timing_ab, 0) / 1e6,
+        column(&tell_timing_ab, 1) / 1e6,
+        "M msg/s",
+        true,
+    );
+    row(
+        "call round trip, median",
+        column(&call_timing_ab, 0),
+        column(&call_timing_ab, 1),
+        "ns",
         false,
     );
     println!("{:<28} {:>14} {:>14}", "", "watchdog on", "watchdog off");

@@ -161,12 +161,13 @@ async fn reports_in_over_udp_nearest_vehicles_out_over_https() {
 
     // The observer shows the app's trees: the storage actor under a supervisor.
     let observer = running.observer.as_ref().expect("observer served");
-    let snap: serde_json::Value = reqwest::get(format!("http://{}/api/snapshot", observer.local_addr()))
-        .await
-        .expect("observer answers")
-        .json()
-        .await
-        .expect("json");
+    let snap: serde_json::Value =
+        reqwest::get(format!("http://{}/api/snapshot", observer.local_addr()))
+            .await
+            .expect("observer answers")
+            .json()
+            .await
+            .expect("json");
     let actors = snap["actors"].as_array().expect("actors");
     let storage = actors
         .iter()
