@@ -341,3 +341,106 @@ pub async fn expect_exit<B: Actor>(addr: &Addr<B>, within: Duration) -> ExitReas
         ),
     }
 }
+
+/// A supervised stand-in for an actor of type `A`: a real actor, which a supervisor starts,
+/// links, stops and restarts like any child, that forwards every message it receives to a
+/// probe. Declare the child as `Child<StandIn<A>>` with the probe's address as its start
+/// argument; its address has `A`'s client methods, and each incarnation forwards to the
+/// same probe, so a test sees the supervisor's restarts in the messages and downs the probe
+/// receives.
+///
+/// ```
+/// use std::sync::OnceLock;
+///
+/// use actor_runtime::prelude::*;
+/// use actor_runtime::testing::{Probe, StandIn};
+/// # #[actor] struct Store;
+/// # #[actor] impl Store {
+/// #     #[init] fn init() -> Self { Store }
+/// #     #[handle(cast)] fn put(&mut self, n: u32) { let _ = n; }
+/// # }
+///
+/// /// Where the tree's stand-in forwards to (a child's `args` is evaluated at every start).
+/// static STORE: OnceLock<Addr<Store>> = OnceLock::new();
+///
+/// #[supervisor(one_for_one)]
+/// struct Tree {
+///     #[child(args = STORE.get().cloned().expect("the test has set the probe"))]
+///     store: Child<StandIn<Store>>,
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let mut probe = Probe::<Store>::new();
+/// STORE.set(probe.addr()).expect("set once");
+/// let tree = Tree::start().await.expect("starts");
+///
+/// // Killed, the stand-in is restarted by the supervisor, and the new one forwards too.
+/// let first = tree.store.addr().expect("running");
+/// first.kill();
+/// first.wait_for_exit().await;
+/// let restarted = tree.supervisor().expect("runs").children().await.expect("answers");
+/// assert_ne!(restarted[0].pid, Some(first.pid()));
+/// tree.store.addr().expect("restarted").put(7).expect("queued");
+/// probe.expect("a put", |m| matches!(m, StoreMsg::Put { n: 7 }).then_some(())).await;
+/// # }
+/// ```
+pub struct StandIn<A: Actor> {
+    probe: Addr<A>,
+}
+
+impl<A: Actor> Debug for StandIn<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StandIn")
+            .field("actor", &std::any::type_name::<A>())
+            .field("probe", &self.probe.pid())
+            .finish()
+    }
+}
+
+impl<A: Actor> crate::addr::Addressable for StandIn<A> {
+    type Msg = A::Msg;
+    type Client = A::Client;
+
+    fn __variant(msg: &Self::Msg) -> u16 {
+        A::__variant(msg)
+    }
+
+    fn __variant_name(index: u16) -> &'static str {
+        A::__variant_name(index)
+    }
+
+    fn __caller_span(msg: &Self::Msg) -> Option<tracing::span::Id> {
+        A::__caller_span(msg)
+    }
+}
+
+impl<A: Actor> Actor for StandIn<A> {
+    /// The probe's address.
+    type Args = Addr<A>;
+    type Error = std::convert::Infallible;
+
+    const MAILBOX: usize = A::MAILBOX;
+    const NAME: Option<&'static str> = None;
+    const TRAPS_EXITS: bool = false;
+    const BLOCKING: bool = false;
+
+    fn __init(
+        probe: Addr<A>,
+        _ctx: &mut crate::Ctx<Self>,
+    ) -> impl std::future::Future<Output = Result<Self, Self::Error>> + Send {
+        std::future::ready(Ok(StandIn { probe }))
+    }
+
+    fn __handle(
+        &mut self,
+        msg: A::Msg,
+        _ctx: &mut crate::Ctx<Self>,
+    ) -> impl std::future::Future<Output = ()> + Send {
+        let probe = self.probe.clone();
+        async move {
+            // A probe that has stopped takes nothing more; the message (and a call's reply
+            // slot in it) is dropped, as at any stopped actor.
+            let _ = probe.send(msg).await;
+        }
+    }
+}
