@@ -29,9 +29,35 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// Dropping it unanswered gives the caller [`CallError::NoReply`] at once.
 pub struct ReplyTo<T> {
-    tx: Option<oneshot::Sender<Reply<T>>>,
-    /// The caller's span, when message timing is on: the callee's span is its child.
-    caller: Option<tracing::span::Id>,
+    tx: Slot<T>,
+}
+
+/// The reply sender, and the caller's span when message timing was on at the call (the
+/// callee's span is its child). The span is boxed with the sender so that a reply slot stays
+/// 16 bytes: 8 more in every call message cost every used actor 128 bytes of task, through
+/// the message held across the handler's await (the "memory per idle, after 1 call" row).
+enum Slot<T> {
+    Taken,
+    Plain(oneshot::Sender<Reply<T>>),
+    Traced(Box<(oneshot::Sender<Reply<T>>, tracing::span::Id)>),
+}
+
+impl<T> Slot<T> {
+    fn take(&mut self) -> Option<oneshot::Sender<Reply<T>>> {
+        match std::mem::replace(self, Slot::Taken) {
+            Slot::Taken => None,
+            Slot::Plain(tx) => Some(tx),
+            Slot::Traced(traced) => Some(traced.0),
+        }
+    }
+
+    fn as_ref(&self) -> Option<&oneshot::Sender<Reply<T>>> {
+        match self {
+            Slot::Taken => None,
+            Slot::Plain(tx) => Some(tx),
+            Slot::Traced(traced) => Some(&traced.0),
+        }
+    }
 }
 
 /// What travels back to the caller.
@@ -61,7 +87,10 @@ impl<T> ReplyTo<T> {
 
     #[doc(hidden)]
     pub fn __caller_span(&self) -> Option<tracing::span::Id> {
-        self.caller.clone()
+        match &self.tx {
+            Slot::Traced(traced) => Some(traced.1.clone()),
+            _ => None,
+        }
     }
 
     /// `true` if the caller has stopped waiting (timed out or was cancelled).
@@ -92,8 +121,10 @@ pub(crate) fn reply_pair<T>() -> (ReplyTo<T>, oneshot::Receiver<Reply<T>>) {
     let (tx, rx) = oneshot::channel();
     (
         ReplyTo {
-            tx: Some(tx),
-            caller: telemetry::caller_span(),
+            tx: match telemetry::caller_span() {
+                None => Slot::Plain(tx),
+                Some(span) => Slot::Traced(Box::new((tx, span))),
+            },
         },
         rx,
     )
@@ -289,5 +320,14 @@ impl<M: Send + 'static, R> Future for CallFuture<'_, M, R> {
             })),
             Poll::Pending => this.wait(cx),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_reply_slot_is_two_words() {
+        // Every call message carries one; see `Slot`.
+        assert_eq!(size_of::<super::ReplyTo<u64>>(), 16);
     }
 }
