@@ -131,7 +131,7 @@ pub fn kinds(actors: &[ProcessInfo]) -> Vec<KindInfo> {
 ///
 /// The runtime also counts, as they happen, `actor_exits_total{actor, reason}`,
 /// `actor_restarts_total{supervisor, child}`, `actor_slow_polls_total{actor, message}` and,
-/// when [`telemetry::set_message_timing`](crate::telemetry::set_message_timing) is on, the
+/// when [`telemetry::set_message_timing`](crate::telemetry::set_message_timing()) is on, the
 /// histogram `actor_handle_seconds{actor}`. Returns the snapshot it took.
 pub fn export_metrics() -> Vec<ProcessInfo> {
     let actors = snapshot();
