@@ -444,3 +444,34 @@ impl<A: Actor> Actor for StandIn<A> {
         }
     }
 }
+
+/// What `addr`'s actor is now, from the node's [`snapshot`](crate::introspect::snapshot):
+/// whom it is linked to, whom it monitors, its mailbox figures. For assertions such as
+/// "the actor under test linked to X" or "it monitors Y".
+///
+/// # Panics
+/// If the actor has stopped, naming it and its exit reason.
+#[must_use]
+pub fn info<B: Actor>(addr: &Addr<B>) -> crate::introspect::ProcessInfo {
+    addr.record().info().unwrap_or_else(|| {
+        panic!(
+            "{} <{}> has stopped ({}): it has no links, monitors or mailbox to look at",
+            std::any::type_name::<B>(),
+            addr.pid().id(),
+            addr.record()
+                .exit_reason()
+                .map_or_else(|| "no reason recorded".to_owned(), |r| r.to_string())
+        )
+    })
+}
+
+/// The live actors `addr`'s actor started linked (its children: `spawn_link`, or a
+/// supervisor's or pool's children), oldest first. For "it spawned a B" assertions.
+#[must_use]
+pub fn spawned_by<B: Actor>(addr: &Addr<B>) -> Vec<crate::introspect::ProcessInfo> {
+    let actors = crate::introspect::snapshot();
+    crate::introspect::children_of(&actors, addr.pid())
+        .into_iter()
+        .cloned()
+        .collect()
+}

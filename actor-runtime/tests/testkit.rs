@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use actor_runtime::prelude::*;
-use actor_runtime::testing::{Notice, Probe, expect_exit};
+use actor_runtime::testing::{self, Notice, Probe, expect_exit};
 
 /// What the actor under test talks to; only its message type matters to a probe.
 #[actor]
@@ -253,4 +253,63 @@ async fn an_exit_sent_to_a_probe_arrives_as_a_notice_because_a_probe_traps_exits
     let exit = probe.expect_exit_signal().await;
     assert_eq!(exit.reason, ExitReason::error("go away"));
     assert!(addr.is_alive(), "trapped, not stopped");
+}
+
+/// Starts a linked helper and monitors whatever it is told to.
+#[actor]
+struct Foreman {
+    helper: Option<Addr<Fragile>>,
+}
+
+#[actor]
+impl Foreman {
+    #[init]
+    fn init() -> Self {
+        Foreman { helper: None }
+    }
+
+    #[handle(call)]
+    async fn hire(&mut self, ctx: &mut Ctx<Self>) -> Pid {
+        let helper = ctx.spawn_link::<Fragile>(()).await.expect("starts");
+        let pid = helper.pid();
+        self.helper = Some(helper);
+        pid
+    }
+
+    #[handle(call)]
+    fn watch(&mut self, store: Addr<Store>, ctx: &mut Ctx<Self>) -> bool {
+        ctx.monitor(&store);
+        true
+    }
+
+    #[on_down]
+    fn down(&mut self, _down: Down) {}
+}
+
+#[tokio::test]
+async fn the_kit_tells_whom_an_actor_spawned_linked_and_monitors() {
+    let foreman = Foreman::spawn(()).await.expect("starts");
+    let helper = foreman.hire().await.expect("answers");
+    let store = Probe::<Store>::new();
+    assert!(foreman.watch(store.addr()).await.expect("answers"));
+
+    let spawned: Vec<(Pid, String)> = testing::spawned_by(&foreman)
+        .iter()
+        .map(|c| (c.pid, c.kind()))
+        .collect();
+    assert_eq!(spawned, [(helper, "testkit::Fragile".to_owned())]);
+    let me = testing::info(&foreman);
+    assert_eq!(me.links, [helper]);
+    assert_eq!(me.monitors, [store.pid()]);
+
+    foreman.stop();
+    foreman.wait_for_exit().await;
+    let stopped =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| testing::info(&foreman)))
+            .expect_err("stopped");
+    let text = stopped.downcast_ref::<String>().expect("a message");
+    assert!(
+        text.contains("testkit::Foreman") && text.contains("has stopped (normal)"),
+        "{text}"
+    );
 }
