@@ -84,8 +84,10 @@ mod system;
 mod application;
 mod pool;
 mod supervisor;
-// 9. bridges to the outside; the test kit
+// 9. bridges to the outside; nodes; the test kit
 pub mod io;
+#[cfg(feature = "node")]
+pub mod node;
 #[cfg(feature = "testing")]
 pub mod testing;
 
