@@ -85,28 +85,38 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Chromedriver on a free port. A port found free by binding and releasing it can be taken before
+/// chromedriver binds it; chromedriver then exits, and it is started again on another port.
 async fn start_driver() -> Driver {
     let path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-    let port = free_port();
-    let process = Command::new(&path)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start {path} ({e}): install Debian's chromium and chromium-driver (scripts/test-all does), or set CHROMEDRIVER")
-        });
-    let driver = Driver { process, port };
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return driver;
+    for _ in 0..5 {
+        let port = free_port();
+        let process = Command::new(&path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {path} ({e}): install Debian's chromium and chromium-driver (scripts/test-all does), or set CHROMEDRIVER")
+            });
+        let mut driver = Driver { process, port };
+        for _ in 0..200 {
+            if driver.process.try_wait().expect("try_wait").is_some() {
+                break;
+            }
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return driver;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        if driver.process.try_wait().expect("try_wait").is_none() {
+            panic!("chromedriver did not listen on port {port} within 10 s");
+        }
     }
-    panic!("chromedriver did not listen on port {port} within 10 s");
+    panic!("chromedriver exited at start five times");
 }
 
 async fn browser(driver: &Driver) -> Client {

@@ -16,7 +16,7 @@ fn free_port() -> u16 {
         .expect("port")
 }
 
-fn start(store: &str, udp: u16, https: u16) -> Child {
+fn spawn(store: &str, udp: u16, https: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_trafficapp"))
         .args(["--store", store, "--udp", &format!("127.0.0.1:{udp}")])
         .args(["--https", &format!("127.0.0.1:{https}")])
@@ -29,7 +29,38 @@ fn start(store: &str, udp: u16, https: u16) -> Child {
         .expect("start trafficapp")
 }
 
-async fn healthy(client: &reqwest::Client, https: u16) -> serde_json::Value {
+/// A running app and its ports. A port found free by binding and releasing it can be taken by
+/// another socket before the app binds it (an outgoing connection's local port, say): the app
+/// then exits with "Address already in use", and it is started again on other ports.
+struct App {
+    child: Child,
+    udp: u16,
+    https: u16,
+    health: serde_json::Value,
+}
+
+async fn start(client: &reqwest::Client, store: &str) -> App {
+    for _ in 0..5 {
+        let (udp, https) = (free_port(), free_port());
+        let mut child = spawn(store, udp, https);
+        if let Some(health) = healthy(client, &mut child, https).await {
+            return App {
+                child,
+                udp,
+                https,
+                health,
+            };
+        }
+    }
+    panic!("trafficapp exited at start five times");
+}
+
+/// The app's health once it answers, or `None` when the process exited first.
+async fn healthy(
+    client: &reqwest::Client,
+    child: &mut Child,
+    https: u16,
+) -> Option<serde_json::Value> {
     for _ in 0..400 {
         if let Ok(r) = client
             .get(format!("https://127.0.0.1:{https}/healthz"))
@@ -37,8 +68,11 @@ async fn healthy(client: &reqwest::Client, https: u16) -> serde_json::Value {
             .await
         {
             if let Ok(v) = r.json::<serde_json::Value>().await {
-                return v;
+                return Some(v);
             }
+        }
+        if child.try_wait().expect("try_wait").is_some() {
+            return None;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
@@ -68,11 +102,11 @@ async fn the_same_with_postgis_selected_by_a_postgres_url() {
 }
 
 async fn sigterm_then_restart(store: &str) {
-    let (udp, https) = (free_port(), free_port());
     let client = common::https_client();
 
-    let mut app = start(store, udp, https);
-    assert_eq!(healthy(&client, https).await["vehicles"], 0);
+    let mut app = start(&client, store).await;
+    assert_eq!(app.health["vehicles"], 0);
+    let (udp, https) = (app.udp, app.https);
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0")
         .await
         .expect("socket");
@@ -96,12 +130,11 @@ async fn sigterm_then_restart(store: &str) {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert_eq!(decoded, 500.0);
-    assert_eq!(
-        healthy(&client, https).await["vehicles"],
-        0,
-        "nothing written before SIGTERM"
-    );
-    terminate(&mut app);
+    let health = healthy(&client, &mut app.child, https)
+        .await
+        .expect("still running");
+    assert_eq!(health["vehicles"], 0, "nothing written before SIGTERM");
+    terminate(&mut app.child);
 
     // The store's clients block: off the runtime's workers.
     let location = Location::parse(store).expect("location");
@@ -112,8 +145,9 @@ async fn sigterm_then_restart(store: &str) {
     .expect("count");
     assert_eq!(count, 500, "SIGTERM flushed every pending position");
 
-    let mut again = start(store, udp, https);
-    assert_eq!(healthy(&client, https).await["vehicles"], 500);
+    let mut again = start(&client, store).await;
+    assert_eq!(again.health["vehicles"], 500);
+    let https = again.https;
     let near = common::nearest(
         &client,
         &format!("https://127.0.0.1:{https}"),
@@ -123,5 +157,5 @@ async fn sigterm_then_restart(store: &str) {
     .expect("query");
     assert_eq!(near[0]["ID"], "v0");
     assert_eq!(near[1]["ID"], "v1");
-    terminate(&mut again);
+    terminate(&mut again.child);
 }
