@@ -13,6 +13,7 @@ use crate::ctxt::Ctxt;
 pub(crate) mod expand;
 mod model;
 mod options;
+mod remote;
 
 pub(crate) use options::runtime_path;
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use crate::error::SendError;
 use crate::exit::{Exit, ExitReason, Signal};
@@ -42,6 +42,25 @@ pub trait Addressable: Send + 'static {
     fn __caller_span(msg: &Self::Msg) -> Option<tracing::span::Id>;
 }
 
+/// What [`Ctx::link`](crate::Ctx::link) and [`Ctx::monitor`](crate::Ctx::monitor) accept: an
+/// [`Addr`], or a handle to an actor on another node (`node::Remote`, feature `node`).
+pub trait Linkable {
+    /// The process behind the handle.
+    #[doc(hidden)]
+    fn __process(&self) -> ProcessRef;
+}
+
+/// An erased process, as [`Linkable`] hands it out.
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+pub struct ProcessRef(pub(crate) Arc<dyn Process>);
+
+impl<A: Addressable> Linkable for Addr<A> {
+    fn __process(&self) -> ProcessRef {
+        ProcessRef(self.record().clone())
+    }
+}
+
 /// A typed handle to a running actor of type `A`.
 ///
 /// It dereferences to the actor's generated client, so the actor's handlers are methods on it:
@@ -67,11 +86,6 @@ impl<A: Addressable> Addr<A> {
             .__target()
             .local_record()
             .expect("an Addr's target is local")
-    }
-
-    pub(crate) fn process(&self) -> Weak<dyn Process> {
-        let erased: Arc<dyn Process> = self.record().clone();
-        Arc::downgrade(&erased)
     }
 
     /// The actor's process identifier.

@@ -14,11 +14,11 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use crate::deadline::{self, Registration};
-use crate::error::{CallError, SendError};
+use crate::error::{CallError, RemoteError, SendError};
 use crate::exit::ExitReason;
 use crate::pid::Pid;
 use crate::process::Process;
-use crate::target::{RecordRef, Target, Unavailable};
+use crate::target::{Outbound, RecordRef, Target, Unavailable};
 use crate::{stats, table, telemetry};
 
 /// The timeout of a call unless overridden with [`Call::timeout`].
@@ -36,24 +36,60 @@ pub struct ReplyTo<T> {
 /// callee's span is its child). The span is boxed with the sender so that a reply slot stays
 /// 16 bytes: 8 more in every call message cost every used actor 128 bytes of task, through
 /// the message held across the handler's await (the "memory per idle, after 1 call" row).
+/// A call that came from another node has no local sender: its slot is the correlation id of
+/// the request and the connection it came on, boxed for the same reason.
 enum Slot<T> {
     Taken,
     Plain(oneshot::Sender<Reply<T>>),
     Traced(Box<(oneshot::Sender<Reply<T>>, tracing::span::Id)>),
+    #[cfg_attr(not(feature = "node"), allow(dead_code))]
+    Remote(Box<RemoteSlot<T>>),
+}
+
+/// Where the reply to a call from another node goes, and how it is encoded for the wire.
+struct RemoteSlot<T> {
+    route: ReplyRoute,
+    encode: fn(&T) -> Result<Vec<u8>, String>,
+}
+
+/// The way back to a caller on another node: the connection the request came on (the node
+/// layer implements `ReplySink`) and the request's correlation id.
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+#[cfg_attr(not(feature = "node"), allow(unreachable_pub, dead_code))]
+pub struct ReplyRoute {
+    pub(crate) sink: Arc<dyn ReplySink>,
+    pub(crate) corr: u64,
+}
+
+/// What the node layer does with the outcome of a call from another node: send it back.
+pub(crate) trait ReplySink: Send + Sync {
+    /// The encoded reply, or why there is none.
+    fn reply(&self, corr: u64, outcome: Result<Vec<u8>, CallError>);
+    /// The reply slot was dropped by a panicking handler of `process`: the caller gets that
+    /// actor's exit reason once it is recorded.
+    fn panicking(&self, corr: u64, process: Option<Arc<dyn Process>>);
+}
+
+/// Either end of a reply slot that is not [`Slot::Remote`].
+enum Local<T> {
+    Sender(oneshot::Sender<Reply<T>>),
+    Remote(Box<RemoteSlot<T>>),
 }
 
 impl<T> Slot<T> {
-    fn take(&mut self) -> Option<oneshot::Sender<Reply<T>>> {
+    fn take(&mut self) -> Option<Local<T>> {
         match std::mem::replace(self, Slot::Taken) {
             Slot::Taken => None,
-            Slot::Plain(tx) => Some(tx),
-            Slot::Traced(traced) => Some(traced.0),
+            Slot::Plain(tx) => Some(Local::Sender(tx)),
+            Slot::Traced(traced) => Some(Local::Sender(traced.0)),
+            Slot::Remote(remote) => Some(Local::Remote(remote)),
         }
     }
 
     fn as_ref(&self) -> Option<&oneshot::Sender<Reply<T>>> {
         match self {
-            Slot::Taken => None,
+            Slot::Taken | Slot::Remote(_) => None,
             Slot::Plain(tx) => Some(tx),
             Slot::Traced(traced) => Some(&traced.0),
         }
@@ -68,20 +104,54 @@ pub(crate) enum Reply<T> {
     /// That actor is about to record its exit reason: unwinding drops the handler's locals
     /// before the panic is caught.
     Panicking(Option<Arc<dyn Process>>),
+    /// No reply will come, for this reason (a lost connection, a reply that did not decode).
+    #[cfg_attr(not(feature = "node"), allow(dead_code))]
+    Failed(CallError),
 }
 
 impl<T> ReplyTo<T> {
     /// Answers the call. Returns `false` if the caller is no longer waiting (it timed out);
     /// such late replies are counted in [`crate::stats`].
+    ///
+    /// The reply to a call from another node is sent back on its connection; `true` then
+    /// means it was handed to the connection, not that the caller still waits.
     pub fn send(mut self, value: T) -> bool {
-        let Some(tx) = self.tx.take() else {
-            return false;
-        };
-        if tx.send(Reply::Value(value)).is_ok() {
-            true
-        } else {
-            stats::late_reply();
-            false
+        match self.tx.take() {
+            None => false,
+            Some(Local::Sender(tx)) => {
+                if tx.send(Reply::Value(value)).is_ok() {
+                    true
+                } else {
+                    stats::late_reply();
+                    false
+                }
+            }
+            Some(Local::Remote(remote)) => {
+                let outcome = (remote.encode)(&value)
+                    .map_err(|e| CallError::Remote(RemoteError::Encode(format!("the reply: {e}"))));
+                remote.route.sink.reply(remote.route.corr, outcome);
+                true
+            }
+        }
+    }
+
+    /// A reply slot that answers a caller on another node through `route`.
+    #[cfg_attr(not(feature = "node"), allow(dead_code))]
+    pub(crate) fn remote(route: ReplyRoute, encode: fn(&T) -> Result<Vec<u8>, String>) -> Self {
+        ReplyTo {
+            tx: Slot::Remote(Box::new(RemoteSlot { route, encode })),
+        }
+    }
+
+    /// Ends the call with `error` instead of a reply.
+    #[cfg_attr(not(feature = "node"), allow(dead_code))]
+    pub(crate) fn fail(mut self, error: CallError) {
+        match self.tx.take() {
+            None => {}
+            Some(Local::Sender(tx)) => {
+                let _ = tx.send(Reply::Failed(error));
+            }
+            Some(Local::Remote(remote)) => remote.route.sink.reply(remote.route.corr, Err(error)),
         }
     }
 
@@ -95,17 +165,43 @@ impl<T> ReplyTo<T> {
 
     /// `true` if the caller has stopped waiting (timed out or was cancelled).
     #[must_use]
+    ///
+    /// For a caller on another node this is `false` until the reply is sent: the caller's
+    /// timeout is not known here.
     pub fn is_closed(&self) -> bool {
-        self.tx.as_ref().is_none_or(oneshot::Sender::is_closed)
+        match &self.tx {
+            Slot::Remote(_) => false,
+            tx => tx.as_ref().is_none_or(oneshot::Sender::is_closed),
+        }
     }
 }
 
 impl<T> Drop for ReplyTo<T> {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            if let Some(tx) = self.tx.take() {
-                let panicking = Pid::current().and_then(table::get);
-                let _ = tx.send(Reply::Panicking(panicking));
+        match &self.tx {
+            Slot::Taken => {}
+            // A local caller notices a dropped sender by itself.
+            Slot::Plain(_) | Slot::Traced(_) => {
+                if std::thread::panicking() {
+                    if let Some(Local::Sender(tx)) = self.tx.take() {
+                        let panicking = Pid::current().and_then(table::get);
+                        let _ = tx.send(Reply::Panicking(panicking));
+                    }
+                }
+            }
+            // A caller on another node is told.
+            Slot::Remote(_) => {
+                if let Some(Local::Remote(remote)) = self.tx.take() {
+                    if std::thread::panicking() {
+                        let panicking = Pid::current().and_then(table::get);
+                        remote.route.sink.panicking(remote.route.corr, panicking);
+                    } else {
+                        remote
+                            .route
+                            .sink
+                            .reply(remote.route.corr, Err(CallError::NoReply));
+                    }
+                }
             }
         }
     }
@@ -258,11 +354,45 @@ impl<M: Send + 'static, R> CallFuture<'_, M, R> {
     }
 }
 
+impl<M: Send + 'static, R> CallFuture<'_, M, R> {
+    /// A call to an actor on another node: the request goes into the connection's outbound
+    /// queue (waiting for room), and the connection completes the reply slot, or fails it
+    /// with [`ExitReason::NoConnection`] when it is lost.
+    fn poll_remote(
+        &mut self,
+        cx: &mut Context<'_>,
+        remote: &dyn Outbound<M>,
+    ) -> Poll<Result<R, CallError>> {
+        if self.msg.is_some() {
+            match remote.poll_send(cx, &mut self.msg) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(error)) => {
+                    self.msg = None;
+                    return Poll::Ready(Err(CallError::from_send(error)));
+                }
+                Poll::Pending => return self.wait(cx),
+            }
+        }
+        match Pin::new(&mut self.rx).poll(cx) {
+            Poll::Ready(Ok(Reply::Value(reply))) => Poll::Ready(Ok(reply)),
+            Poll::Ready(Ok(Reply::Failed(error))) => Poll::Ready(Err(error)),
+            // Neither is sent for a remote call: the connection fails the slot instead.
+            Poll::Ready(Ok(Reply::Panicking(_)) | Err(_)) => {
+                Poll::Ready(Err(CallError::Stopped(ExitReason::NoConnection)))
+            }
+            Poll::Pending => self.wait(cx),
+        }
+    }
+}
+
 impl<M: Send + 'static, R> Future for CallFuture<'_, M, R> {
     type Output = Result<R, CallError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        if let Some(remote) = this.target.remote() {
+            return this.poll_remote(cx, &**remote);
+        }
         if this.cell.is_none() {
             match this.target.resolve() {
                 Ok(cell) => this.cell = Some(cell),
@@ -289,6 +419,10 @@ impl<M: Send + 'static, R> Future for CallFuture<'_, M, R> {
                 Poll::Ready(Err(SendError::Stopped(reason))) => {
                     return Poll::Ready(Err(CallError::Stopped(reason)));
                 }
+                // A local mailbox never reports it.
+                Poll::Ready(Err(SendError::Remote(e))) => {
+                    return Poll::Ready(Err(CallError::Remote(e)));
+                }
                 // `poll_send` waits for space instead of failing.
                 Poll::Ready(Err(SendError::Full { .. } | SendError::OwnMailboxFull { .. }))
                 | Poll::Pending => return this.wait(cx),
@@ -311,6 +445,7 @@ impl<M: Send + 'static, R> Future for CallFuture<'_, M, R> {
             }
             // A plain task panicked with the slot: there is no exit reason to wait for.
             Poll::Ready(Ok(Reply::Panicking(None))) => Poll::Ready(Err(CallError::NoReply)),
+            Poll::Ready(Ok(Reply::Failed(error))) => Poll::Ready(Err(error)),
             // The reply slot was dropped without a panic. The record stores its exit reason
             // before it drops anything that holds a reply slot, so "no reason yet" means the
             // actor is alive and dropped a deferred reply.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::task::AbortHandle;
 
-use crate::addr::{Addr, Addressable};
+use crate::addr::{Addr, Addressable, Linkable};
 use crate::error::SendError;
 use crate::event::{Publisher, Topic};
 use crate::exit::{Down, Exit, ExitReason, MonitorRef, Signal};
@@ -191,15 +191,15 @@ impl<A: Addressable> Ctx<A> {
 
     /// Links this actor to `other`, both ways. If `other` has already stopped, this actor
     /// receives an exit signal with [`ExitReason::NoProc`] (Erlang's `noproc`).
-    pub fn link<B: Addressable>(&mut self, other: &Addr<B>) {
-        let other: Arc<dyn Process> = other.record().clone();
-        link_processes(&self.process_arc(), &other);
+    pub fn link(&mut self, other: &impl Linkable) {
+        link_processes(&self.process_arc(), &other.__process().0);
     }
 
     /// Removes the link to `other`, both ways. No exit signal from that link reaches this actor
     /// afterwards, not even one that was already queued.
-    pub fn unlink<B: Addressable>(&mut self, other: &Addr<B>) {
-        other.record().remove_link(self.pid());
+    pub fn unlink(&mut self, other: &impl Linkable) {
+        let other = other.__process().0;
+        other.remove_link(self.pid());
         self.addr.record().remove_link(other.pid());
         self.addr.record().cancel_link_exit(other.pid());
     }
@@ -208,11 +208,11 @@ impl<A: Addressable> Ctx<A> {
     /// with the reason. If `other` has already stopped, the `Down` arrives at once with
     /// [`ExitReason::NoProc`]. Monitors are one-way and may be stacked. The `Down` arrives
     /// after every message `other` sent this actor before it stopped.
-    pub fn monitor<B: Addressable>(&mut self, other: &Addr<B>) -> MonitorRef
+    pub fn monitor(&mut self, other: &impl Linkable) -> MonitorRef
     where
         A: HandlesDown,
     {
-        monitor_from(self.addr.record(), other)
+        monitor_from(self.addr.record(), &other.__process().0)
     }
 
     /// Removes a monitor; no `Down` is delivered for it afterwards, not even one that was
@@ -306,17 +306,13 @@ impl<A: Addressable> fmt::Debug for Ctx<A> {
 /// Links two processes both ways; if `b` has stopped, `a` gets an exit signal `NoProc`.
 /// Makes the process `watcher` monitor `other` (see [`Ctx::monitor`]); shared with the test
 /// kit's probes.
-pub(crate) fn monitor_from<M: Send + 'static, B: Addressable>(
+pub(crate) fn monitor_from<M: Send + 'static>(
     watcher: &Arc<ProcessRecord<M>>,
-    other: &Addr<B>,
+    other: &Arc<dyn Process>,
 ) -> MonitorRef {
     let monitor = MonitorRef::next();
     let erased: Arc<dyn Process> = watcher.clone();
-    if other
-        .record()
-        .add_watcher(monitor, Arc::downgrade(&erased))
-        .is_err()
-    {
+    if other.add_watcher(monitor, Arc::downgrade(&erased)).is_err() {
         // A monitor set on an actor that has already stopped reports `noproc`, as in Erlang.
         watcher.signal(Signal::down(Down {
             monitor,
@@ -324,7 +320,7 @@ pub(crate) fn monitor_from<M: Send + 'static, B: Addressable>(
             reason: ExitReason::NoProc,
         }));
     } else {
-        watcher.add_monitoring(monitor, (other.pid(), other.process()));
+        watcher.add_monitoring(monitor, (other.pid(), Arc::downgrade(other)));
     }
     monitor
 }

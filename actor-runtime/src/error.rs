@@ -26,6 +26,8 @@ pub enum SendError {
         /// The mailbox capacity.
         capacity: usize,
     },
+    /// The actor is on another node and the message could not go there (see [`RemoteError`]).
+    Remote(RemoteError),
 }
 
 impl fmt::Display for SendError {
@@ -42,6 +44,7 @@ impl fmt::Display for SendError {
                 f,
                 "own mailbox full ({capacity} messages): a waiting send to yourself would wait forever; handle the work inline or use the fail-fast cast"
             ),
+            SendError::Remote(e) => fmt::Display::fmt(e, f),
         }
     }
 }
@@ -64,7 +67,62 @@ pub enum CallError {
     /// Every worker of a pool had a full mailbox: the call was shed (and counted) rather than
     /// queued. Answer "busy" (HTTP 503) or retry later.
     Overloaded,
+    /// The actor is on another node and the request or its reply could not travel (see
+    /// [`RemoteError`]).
+    Remote(RemoteError),
 }
+
+impl CallError {
+    /// The call's error for a request that could not be sent.
+    pub(crate) fn from_send(error: SendError) -> CallError {
+        match error {
+            SendError::Stopped(reason) => CallError::Stopped(reason),
+            SendError::Remote(e) => CallError::Remote(e),
+            SendError::Full { .. } | SendError::OwnMailboxFull { .. } => CallError::Overloaded,
+        }
+    }
+}
+
+/// Why a message to an actor on another node did not arrive, or its reply did not come back.
+/// The connection stays up: each of these concerns one message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RemoteError {
+    /// The message (or reply) could not be encoded; the text is serde's.
+    Encode(String),
+    /// The other node could not decode the message (its type differs from ours: the nodes
+    /// run different builds), or the reply did not decode here.
+    Decode(String),
+    /// The other node has no actor of this kind at this address (it was never exported, or
+    /// the kinds differ).
+    Unknown(String),
+    /// The message is larger than the connection allows (`max_message`).
+    TooLarge {
+        /// Its encoded size in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+}
+
+impl fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RemoteError::Encode(e) => write!(f, "the message could not be encoded: {e}"),
+            RemoteError::Decode(e) => write!(
+                f,
+                "the message did not decode on the other side ({e}): do both nodes run the same build of its type?"
+            ),
+            RemoteError::Unknown(e) => write!(f, "no such remote actor: {e}"),
+            RemoteError::TooLarge { len, max } => write!(
+                f,
+                "the message is {len} bytes, more than the {max} the connection accepts"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RemoteError {}
 
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -75,6 +133,7 @@ impl fmt::Display for CallError {
             CallError::Overloaded => {
                 f.write_str("every worker is busy (mailboxes full): the call was shed")
             }
+            CallError::Remote(e) => fmt::Display::fmt(e, f),
             CallError::CallToSelf(pid) => write!(
                 f,
                 "actor {pid} called itself and would deadlock; handle the work inline or cast to yourself"

@@ -198,7 +198,7 @@ impl<T: Clone + Send + 'static> Inner<T> {
                 s.shed.fetch_add(1, Ordering::Relaxed);
                 self.shed.fetch_add(1, Ordering::Relaxed);
             }
-            Err(SendError::Stopped(_)) => {
+            Err(SendError::Stopped(_) | SendError::Remote(_)) => {
                 self.undelivered.fetch_add(1, Ordering::Relaxed);
                 if (s.gone)() {
                     gone.push(s.id);

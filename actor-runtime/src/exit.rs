@@ -12,6 +12,7 @@ use crate::pid::{Pid, next_id};
 /// [`ExitReason::Normal`] and [`ExitReason::Shutdown`] as orderly and everything else as a crash;
 /// see [`ExitReason::is_abnormal`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "node", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum ExitReason {
     /// The actor finished its work: [`Ctx::stop`](crate::Ctx::stop) or [`Addr::stop`](crate::Addr::stop).
@@ -99,6 +100,17 @@ pub struct MonitorRef(u64);
 impl MonitorRef {
     pub(crate) fn next() -> Self {
         MonitorRef(next_id())
+    }
+
+    /// The number, as it travels between nodes.
+    #[cfg_attr(not(feature = "node"), allow(dead_code))]
+    pub(crate) fn raw(self) -> u64 {
+        self.0
+    }
+
+    #[cfg_attr(not(feature = "node"), allow(dead_code))]
+    pub(crate) fn from_raw(raw: u64) -> Self {
+        MonitorRef(raw)
     }
 }
 

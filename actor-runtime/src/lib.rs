@@ -93,11 +93,11 @@ pub mod testing;
 
 pub use actor::{Actor, DEFAULT_MAILBOX, spawn};
 pub use actor_macros::{actor, handle, init, on_down, on_exit, supervisor, terminate};
-pub use addr::{Addr, Addressable, Rejected};
+pub use addr::{Addr, Addressable, Linkable, Rejected};
 pub use application::{App, AppController, AppError, AppMode, ControllerExit};
 pub use call::{Call, CallFuture, DEFAULT_CALL_TIMEOUT, ReplyTo};
 pub use ctx::{Ctx, HandlesDown};
-pub use error::{CallError, SendError, SpawnError};
+pub use error::{CallError, RemoteError, SendError, SpawnError};
 pub use event::{Event, Publisher, Subscriber, Subscription, Topic, TopicClosed, TopicStats};
 pub use exit::{Down, Exit, ExitReason, MonitorRef};
 pub use pid::Pid;
@@ -131,6 +131,36 @@ pub mod __private {
     };
     pub use crate::target::{Client, Target};
     pub use tracing::span::Id as SpanId;
+
+    #[cfg(feature = "node")]
+    pub use crate::call::ReplyRoute;
+    #[cfg(feature = "node")]
+    pub use crate::error::RemoteError;
+    #[cfg(feature = "node")]
+    pub use crate::node::{
+        KindEntry, Pending, RemoteActor, decode, encode, no_reply_expected, pending, reply_to,
+    };
+    #[cfg(feature = "node")]
+    pub use inventory;
+    #[cfg(feature = "node")]
+    pub use serde;
+
+    /// Every argument and reply of a remote actor travels between nodes as MessagePack.
+    #[cfg(feature = "node")]
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot travel to another node",
+        label = "an argument or reply of a `#[actor(remote)]` handler",
+        note = "remote actors send arguments and replies as MessagePack: derive `serde::Serialize` and `serde::Deserialize` for `{Self}`, or keep the actor local (no `remote`)"
+    )]
+    pub trait WireArg: serde::Serialize + serde::de::DeserializeOwned {}
+    #[cfg(feature = "node")]
+    #[diagnostic::do_not_recommend]
+    impl<T: serde::Serialize + serde::de::DeserializeOwned> WireArg for T {}
+
+    /// Naming `WireOk<T>` in a signature checks `T: WireArg` with the items.
+    #[cfg(feature = "node")]
+    #[allow(missing_debug_implementations)]
+    pub struct WireOk<T: WireArg>(::core::marker::PhantomData<T>);
 
     /// Every argument of a handler travels in a message between tasks.
     #[diagnostic::on_unimplemented(

@@ -1,6 +1,650 @@
-//! Distribution between nodes (feature `node`). So far: the wire format ([`wire`]) and the
-//! handshake's arithmetic ([`handshake`]). The transport, heartbeats and the typed remote
-//! handles are not built yet.
+//! Distribution between nodes (feature `node`): a [`Node`] has a name and a cookie, listens
+//! on TCP, authenticates every connection by challenge and response over the cookie
+//! ([`handshake`]), and exchanges length-prefixed MessagePack frames ([`wire`]).
+//!
+//! Actors whose impl carries `#[actor(remote)]` are reached from other nodes through
+//! [`Remote<A>`], which has the same generated client methods as an [`Addr<A>`]: casts, calls
+//! with timeouts, deferred replies. Links and monitors cross connections, and a lost
+//! connection delivers [`ExitReason::NoConnection`] to every one of them and fails every call
+//! waiting on it. Heartbeats on idle connections declare a silent node lost.
+//!
+//! Floors, from the ground up: `wire`, `handshake`, `envelope`, `kind`; `outbox`; `proxy`;
+//! `exports`; `connection`; `remote`; this module.
 
 pub mod handshake;
 pub mod wire;
+
+mod connection;
+mod envelope;
+mod exports;
+mod kind;
+mod outbox;
+mod proxy;
+mod remote;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::AbortHandle;
+use tokio_util::codec::{Framed, FramedParts};
+
+use crate::addr::Addr;
+use crate::exit::ExitReason;
+use crate::pid::Pid;
+use crate::sync::lock;
+use connection::{Connection, Counters};
+use envelope::{Control, pack, unpack};
+use exports::Exports;
+use outbox::Outbox;
+use wire::{Frame, FrameCodec, Kind};
+
+pub use connection::PeerInfo;
+pub use kind::{KindCollision, RemoteActor, kinds};
+pub use outbox::DEFAULT_OUTBOUND;
+pub use remote::Remote;
+
+#[doc(hidden)]
+pub use kind::{KindEntry, Pending, decode, encode, no_reply_expected, pending, reply_to};
+
+/// How a node is set up. [`NodeConfig::new`] gives the defaults.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct NodeConfig {
+    /// The node's name, unique in the cluster.
+    pub name: String,
+    cookie: Vec<u8>,
+    /// Where to listen for other nodes (`None`: dial out only).
+    pub listen: Option<SocketAddr>,
+    /// A heartbeat is sent after this much silence on a connection (default 1 s).
+    pub heartbeat: Duration,
+    /// A connection silent this long is declared lost (default 5 s).
+    pub silence: Duration,
+    /// Each handshake step must arrive within this (default 5 s).
+    pub handshake_timeout: Duration,
+    /// The largest frame this node accepts; the handshake agrees on the smaller of two
+    /// (default [`wire::DEFAULT_MAX_FRAME`], 64 KiB). Larger messages travel in fragments.
+    pub max_frame: usize,
+    /// The largest message, in fragments or not (default 64 MiB).
+    pub max_message: usize,
+    /// Bytes of data one connection queues before casts fail and calls wait (default
+    /// [`DEFAULT_OUTBOUND`], 4 MiB).
+    pub outbound: usize,
+    /// Where nodes are found by name (see [`NodeConfig::route`]).
+    pub routes: HashMap<String, SocketAddr>,
+}
+
+impl fmt::Debug for NodeConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NodeConfig")
+            .field("name", &self.name)
+            .field("cookie", &"<hidden>")
+            .field("listen", &self.listen)
+            .field("heartbeat", &self.heartbeat)
+            .field("silence", &self.silence)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NodeConfig {
+    /// A node named `name` that shares `cookie` with the nodes it may talk to, listening on
+    /// `127.0.0.1` on a port the system picks.
+    pub fn new(name: impl Into<String>, cookie: impl AsRef<[u8]>) -> NodeConfig {
+        NodeConfig {
+            name: name.into(),
+            cookie: cookie.as_ref().to_vec(),
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            heartbeat: Duration::from_secs(1),
+            silence: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(5),
+            max_frame: wire::DEFAULT_MAX_FRAME,
+            max_message: 64 << 20,
+            outbound: DEFAULT_OUTBOUND,
+            routes: HashMap::new(),
+        }
+    }
+
+    /// Listens on `addr` (`None`: accepts no connections).
+    #[must_use]
+    pub fn listen(mut self, addr: Option<SocketAddr>) -> NodeConfig {
+        self.listen = addr;
+        self
+    }
+
+    /// Sends heartbeats after `every` of silence and declares a connection lost after
+    /// `silence` without a frame.
+    #[must_use]
+    pub fn heartbeat(mut self, every: Duration, silence: Duration) -> NodeConfig {
+        self.heartbeat = every;
+        self.silence = silence;
+        self
+    }
+
+    /// A static route: node `name` listens at `addr`. [`Node::lookup`] connects by it.
+    #[must_use]
+    pub fn route(mut self, name: impl Into<String>, addr: SocketAddr) -> NodeConfig {
+        self.routes.insert(name.into(), addr);
+        self
+    }
+}
+
+/// What went wrong starting a node, connecting, or finding an actor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The listener could not be bound.
+    Listen(String),
+    /// Two actor types claim one remote kind name.
+    Kinds(KindCollision),
+    /// The TCP connection could not be made, or broke during the handshake.
+    Connect(String),
+    /// The other node is not who we think, or does not know our cookie, or refused us.
+    Handshake(String),
+    /// No route to a node of that name, and no connection to it.
+    NoRoute(String),
+    /// The other node has no such actor, or it is of another kind.
+    NotFound(String),
+    /// An actor is already registered under that name on this node.
+    NameTaken {
+        /// The name.
+        name: String,
+        /// Its holder.
+        holder: Pid,
+    },
+}
+
+impl fmt::Display for NodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeError::Listen(e) => write!(f, "cannot listen for other nodes: {e}"),
+            NodeError::Kinds(e) => fmt::Display::fmt(e, f),
+            NodeError::Connect(e) => write!(f, "cannot connect: {e}"),
+            NodeError::Handshake(e) => write!(f, "handshake failed: {e}"),
+            NodeError::NoRoute(name) => write!(
+                f,
+                "no route to node `{name}`: connect to it first, or give its address with `NodeConfig::route`"
+            ),
+            NodeError::NotFound(e) => f.write_str(e),
+            NodeError::NameTaken { name, holder } => {
+                write!(
+                    f,
+                    "name `{name}` is already registered by {holder} on this node"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for NodeError {}
+
+/// Counters of a node's traffic (see [`Node::stats`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NodeStats {
+    /// Messages received from other nodes.
+    pub messages_in: u64,
+    /// Messages received that did not decode, or had no actor to go to (dropped, and the
+    /// sender told).
+    pub rejected_in: u64,
+    /// Casts of ours that other nodes reported dropped.
+    pub rejected_out: u64,
+    /// Connections lost.
+    pub connections_lost: u64,
+    /// Connections up now.
+    pub connected: usize,
+}
+
+/// A running node: cheap to clone, every clone the same node. [`Node::shutdown`] closes it.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: NodeConfig,
+    creation: u32,
+    local_addr: Option<SocketAddr>,
+    exports: Arc<Exports>,
+    counters: Arc<Counters>,
+    peers: Mutex<Peers>,
+    listener: Mutex<Option<AbortHandle>>,
+}
+
+#[derive(Default)]
+struct Peers {
+    by_name: HashMap<String, Arc<Connection>>,
+    /// The number each node's pids carry here, kept across reconnections.
+    index: HashMap<String, u32>,
+}
+
+impl fmt::Debug for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Node")
+            .field("name", &self.inner.config.name)
+            .field("creation", &self.inner.creation)
+            .field("listen", &self.inner.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which side of a connection this node is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Dialler,
+    Acceptor,
+}
+
+impl Node {
+    /// Starts a node: checks the remote kinds linked into the program for collisions, picks a
+    /// fresh creation, and listens if the configuration says so.
+    ///
+    /// # Errors
+    /// [`NodeError::Kinds`] if two types claim one kind name; [`NodeError::Listen`] if the
+    /// address cannot be bound.
+    pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
+        kind::check_kinds().map_err(NodeError::Kinds)?;
+        let mut creation = [0u8; 4];
+        getrandom::fill(&mut creation).map_err(|e| NodeError::Listen(e.to_string()))?;
+        let creation = u32::from_be_bytes(creation).max(1);
+        let listener = match config.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| NodeError::Listen(format!("{addr}: {e}")))?,
+            ),
+            None => None,
+        };
+        let local_addr = listener.as_ref().and_then(|l| l.local_addr().ok());
+        let node = Node {
+            inner: Arc::new(Inner {
+                config,
+                creation,
+                local_addr,
+                exports: Arc::new(Exports::default()),
+                counters: Arc::new(Counters::default()),
+                peers: Mutex::new(Peers::default()),
+                listener: Mutex::new(None),
+            }),
+        };
+        if let Some(listener) = listener {
+            let weak = Arc::downgrade(&node.inner);
+            let task = tokio::spawn(async move {
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let Some(inner) = weak.upgrade() else { return };
+                    let node = Node { inner };
+                    tokio::spawn(async move {
+                        if let Err(e) = node.handshake(stream, Side::Acceptor, None).await {
+                            tracing::warn!(node = %node.name(), "refused a connection: {e}");
+                        }
+                    });
+                }
+            });
+            *lock(&node.inner.listener) = Some(task.abort_handle());
+        }
+        Ok(node)
+    }
+
+    /// The node's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.inner.config.name
+    }
+
+    /// The node's creation: a random number fixed at start, different on every start.
+    #[must_use]
+    pub fn creation(&self) -> u32 {
+        self.inner.creation
+    }
+
+    /// Where the node listens, if it does.
+    #[must_use]
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.inner.local_addr
+    }
+
+    /// The nodes connected now.
+    #[must_use]
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        let mut peers: Vec<_> = lock(&self.inner.peers)
+            .by_name
+            .values()
+            .map(|c| c.peer.clone())
+            .collect();
+        peers.sort_by(|a, b| a.name.cmp(&b.name));
+        peers
+    }
+
+    /// The node's counters.
+    #[must_use]
+    pub fn stats(&self) -> NodeStats {
+        let c = &self.inner.counters;
+        NodeStats {
+            messages_in: c.messages_in.load(Ordering::Relaxed),
+            rejected_in: c.rejected_in.load(Ordering::Relaxed),
+            rejected_out: c.rejected_out.load(Ordering::Relaxed),
+            connections_lost: c.connections_lost.load(Ordering::Relaxed),
+            connected: lock(&self.inner.peers).by_name.len(),
+        }
+    }
+
+    /// Makes `addr` reachable from other nodes as `name` (until it stops).
+    ///
+    /// # Errors
+    /// [`NodeError::NameTaken`] if a running actor holds the name already.
+    pub fn register<A: RemoteActor>(&self, name: &str, addr: &Addr<A>) -> Result<(), NodeError> {
+        self.inner
+            .exports
+            .register(name, addr)
+            .map_err(|holder| NodeError::NameTaken {
+                name: name.to_owned(),
+                holder,
+            })
+    }
+
+    /// Connects to the node listening at `addr`, or returns the connection already up to
+    /// that node.
+    ///
+    /// # Errors
+    /// [`NodeError::Connect`] if there is no such listener; [`NodeError::Handshake`] if the
+    /// cookies differ, a step times out, or the other node refuses.
+    pub async fn connect(&self, addr: SocketAddr) -> Result<PeerInfo, NodeError> {
+        let stream = tokio::time::timeout(
+            self.inner.config.handshake_timeout,
+            TcpStream::connect(addr),
+        )
+        .await
+        .map_err(|_| NodeError::Connect(format!("{addr}: no answer within the handshake timeout")))?
+        .map_err(|e| NodeError::Connect(format!("{addr}: {e}")))?;
+        self.handshake(stream, Side::Dialler, None)
+            .await
+            .map(|c| c.peer.clone())
+    }
+
+    /// The connection to node `name`: the one up now, or a new one by its route.
+    async fn peer(&self, name: &str) -> Result<Arc<Connection>, NodeError> {
+        if let Some(conn) = lock(&self.inner.peers).by_name.get(name) {
+            if conn.out.closed().is_none() {
+                return Ok(conn.clone());
+            }
+        }
+        let Some(&addr) = self.inner.config.routes.get(name) else {
+            return Err(NodeError::NoRoute(name.to_owned()));
+        };
+        let stream = TcpStream::connect(addr)
+            .await
+            .map_err(|e| NodeError::Connect(format!("node `{name}` at {addr}: {e}")))?;
+        self.handshake(stream, Side::Dialler, Some(name)).await
+    }
+
+    /// The actor of type `A` registered as `name` on node `node`, connecting to that node by
+    /// its route if needed.
+    ///
+    /// # Errors
+    /// [`NodeError::NotFound`] if nothing of that kind is registered under that name there;
+    /// [`NodeError::NoRoute`], [`NodeError::Connect`] or [`NodeError::Handshake`] if the node
+    /// cannot be reached.
+    pub async fn lookup<A: RemoteActor>(
+        &self,
+        node: &str,
+        name: &str,
+    ) -> Result<Remote<A>, NodeError> {
+        let conn = self.peer(node).await?;
+        let id = conn
+            .lookup(name, A::KIND, self.inner.config.handshake_timeout)
+            .await
+            .map_err(|e| NodeError::NotFound(e.replace("this node", node)))?;
+        Ok(Remote::new(conn, id))
+    }
+
+    /// Resolves with why the connection to `node` ended (always
+    /// [`ExitReason::NoConnection`]): Erlang's `monitor_node`. Resolves at once if the node is
+    /// not connected.
+    pub fn monitor_node(&self, node: &str) -> impl Future<Output = ExitReason> + Send + 'static {
+        let down = lock(&self.inner.peers).by_name.get(node).map(|c| c.down());
+        async move {
+            let Some(mut down) = down else {
+                return ExitReason::NoConnection;
+            };
+            match down.wait_for(Option::is_some).await {
+                Ok(reason) => reason.clone().unwrap_or(ExitReason::NoConnection),
+                Err(_) => ExitReason::NoConnection,
+            }
+        }
+    }
+
+    /// Disconnects from `node`, as if the connection were lost: links and monitors across it
+    /// fire with [`ExitReason::NoConnection`].
+    pub fn disconnect(&self, node: &str) {
+        let conn = lock(&self.inner.peers).by_name.remove(node);
+        if let Some(conn) = conn {
+            conn.lost("disconnected by this node");
+        }
+    }
+
+    /// Stops listening and closes every connection.
+    pub fn shutdown(&self) {
+        if let Some(listener) = lock(&self.inner.listener).take() {
+            listener.abort();
+        }
+        let conns: Vec<_> = lock(&self.inner.peers).by_name.drain().collect();
+        for (_, conn) in conns {
+            conn.lost("this node shut down");
+        }
+    }
+
+    /// Runs the handshake on `stream` and installs the connection.
+    async fn handshake(
+        &self,
+        stream: TcpStream,
+        side: Side,
+        expect: Option<&str>,
+    ) -> Result<Arc<Connection>, NodeError> {
+        let _ = stream.set_nodelay(true);
+        let config = &self.inner.config;
+        let step = config.handshake_timeout;
+        let mut framed = Framed::new(stream, FrameCodec::new(config.max_frame));
+        let cookie = config.cookie.as_slice();
+        let binding: &[u8] = &[];
+        #[allow(clippy::cast_possible_truncation)]
+        let my_max = config.max_frame.min(u32::MAX as usize) as u32;
+        let (peer_name, peer_creation, max_frame) = match side {
+            Side::Dialler => {
+                let hello = handshake::Hello {
+                    name: config.name.clone(),
+                    creation: self.inner.creation,
+                    challenge: handshake::challenge()
+                        .map_err(|e| NodeError::Handshake(e.to_string()))?,
+                };
+                send(
+                    &mut framed,
+                    &Control::Hello {
+                        hello: hello.clone(),
+                        max_frame: my_max,
+                    },
+                )
+                .await?;
+                let (welcome, their_max) = match recv(&mut framed, step, "welcome").await? {
+                    Control::Welcome { welcome, max_frame } => (welcome, max_frame),
+                    Control::Refused(why) => return Err(NodeError::Handshake(why)),
+                    other => return Err(unexpected("a welcome", &other)),
+                };
+                if let Some(expect) = expect {
+                    if welcome.name != expect {
+                        return Err(NodeError::Handshake(format!(
+                            "the node at that address is `{}`, not `{expect}`",
+                            welcome.name
+                        )));
+                    }
+                }
+                let proof = handshake::answer(cookie, binding, &hello, &welcome)
+                    .map_err(|e| NodeError::Handshake(e.to_string()))?;
+                send(&mut framed, &Control::Proof(proof)).await?;
+                match recv(&mut framed, step, "the acceptor's verdict").await? {
+                    Control::Ready => {}
+                    Control::Refused(why) => return Err(NodeError::Handshake(why)),
+                    other => return Err(unexpected("ready", &other)),
+                }
+                (welcome.name, welcome.creation, their_max)
+            }
+            Side::Acceptor => {
+                let (hello, their_max) = match recv(&mut framed, step, "hello").await? {
+                    Control::Hello { hello, max_frame } => (hello, max_frame),
+                    other => return Err(unexpected("a hello", &other)),
+                };
+                if hello.name == config.name {
+                    let why = format!("a node named `{}` is this node", hello.name);
+                    let _ = send(&mut framed, &Control::Refused(why.clone())).await;
+                    return Err(NodeError::Handshake(why));
+                }
+                let welcome = handshake::welcome(
+                    cookie,
+                    binding,
+                    &config.name,
+                    self.inner.creation,
+                    handshake::challenge().map_err(|e| NodeError::Handshake(e.to_string()))?,
+                    &hello,
+                );
+                send(
+                    &mut framed,
+                    &Control::Welcome {
+                        welcome: welcome.clone(),
+                        max_frame: my_max,
+                    },
+                )
+                .await?;
+                let proof = match recv(&mut framed, step, "proof").await? {
+                    Control::Proof(proof) => proof,
+                    other => return Err(unexpected("a proof", &other)),
+                };
+                if let Err(e) = handshake::verify(cookie, binding, &hello, &welcome, &proof) {
+                    let _ = send(&mut framed, &Control::Refused(e.to_string())).await;
+                    return Err(NodeError::Handshake(e.to_string()));
+                }
+                send(&mut framed, &Control::Ready).await?;
+                (hello.name, hello.creation, their_max)
+            }
+        };
+        let max_frame = config.max_frame.min(max_frame as usize).max(64);
+        let parts = framed.into_parts();
+        let (read, write) = parts.io.into_split();
+        let mut read_parts = FramedParts::new::<Frame>(read, FrameCodec::new(max_frame));
+        read_parts.read_buf = parts.read_buf;
+        let reader = Framed::from_parts(read_parts);
+        self.install(peer_name, peer_creation, side, max_frame, reader, write)
+    }
+
+    /// Puts an authenticated connection in the peer table and starts its reader and writer.
+    /// Two connections to one node (both dialled at once) are resolved the same way on both
+    /// sides: the one dialled by the node whose name sorts first is kept.
+    fn install(
+        &self,
+        name: String,
+        creation: u32,
+        side: Side,
+        max_frame: usize,
+        reader: Framed<tokio::net::tcp::OwnedReadHalf, FrameCodec>,
+        writer: tokio::net::tcp::OwnedWriteHalf,
+    ) -> Result<Arc<Connection>, NodeError> {
+        let config = &self.inner.config;
+        let dialler_first = match side {
+            Side::Dialler => config.name < name,
+            Side::Acceptor => name < config.name,
+        };
+        let mut peers = lock(&self.inner.peers);
+        if let Some(existing) = peers.by_name.get(&name) {
+            let live = existing.out.closed().is_none();
+            if live && existing.peer.creation == creation && !dialler_first {
+                // The other connection wins; this one is dropped.
+                return Ok(existing.clone());
+            }
+        }
+        let next = u32::try_from(peers.index.len() + 1).unwrap_or(u32::MAX);
+        let index = *peers.index.entry(name.clone()).or_insert(next);
+        let out = Arc::new(Outbox::new(config.outbound, max_frame, config.max_message));
+        let conn = Arc::new(Connection::new(
+            PeerInfo {
+                name: name.clone(),
+                creation,
+                index,
+            },
+            out.clone(),
+            self.inner.exports.clone(),
+            self.inner.counters.clone(),
+        ));
+        let stale = peers.by_name.insert(name.clone(), conn.clone());
+        drop(peers);
+        if let Some(stale) = stale {
+            let why = if stale.peer.creation == creation {
+                "replaced by a connection dialled at the same time"
+            } else {
+                "the node restarted (new creation)"
+            };
+            stale.lost(why);
+        }
+        tokio::spawn(connection::write(out, writer, config.heartbeat));
+        let weak = Arc::downgrade(&self.inner);
+        let reading = conn.clone();
+        let (silence, max_message) = (config.silence, config.max_message);
+        tokio::spawn(async move {
+            let why = reading.read(reader, silence, max_message).await;
+            reading.lost(&why);
+            if let Some(inner) = weak.upgrade() {
+                let mut peers = lock(&inner.peers);
+                if peers
+                    .by_name
+                    .get(&reading.peer.name)
+                    .is_some_and(|c| Arc::ptr_eq(c, &reading))
+                {
+                    peers.by_name.remove(&reading.peer.name);
+                }
+            }
+        });
+        tracing::debug!(node = %config.name, peer = %name, "connected");
+        Ok(conn)
+    }
+}
+
+fn unexpected(wanted: &str, got: &Control) -> NodeError {
+    NodeError::Handshake(format!("expected {wanted}, got {got:?}"))
+}
+
+async fn send(
+    framed: &mut Framed<TcpStream, FrameCodec>,
+    control: &Control,
+) -> Result<(), NodeError> {
+    framed
+        .send(Frame {
+            kind: Kind::Control,
+            payload: pack(control).into(),
+        })
+        .await
+        .map_err(|e| NodeError::Connect(e.to_string()))
+}
+
+async fn recv(
+    framed: &mut Framed<TcpStream, FrameCodec>,
+    step: Duration,
+    what: &str,
+) -> Result<Control, NodeError> {
+    match tokio::time::timeout(step, framed.next()).await {
+        Err(_) => Err(NodeError::Handshake(format!("no {what} within {step:?}"))),
+        Ok(None) => Err(NodeError::Handshake(format!(
+            "the other node closed the connection before its {what}"
+        ))),
+        Ok(Some(Err(e))) => Err(NodeError::Handshake(format!("waiting for {what}: {e}"))),
+        Ok(Some(Ok(frame))) if frame.kind == Kind::Control => {
+            unpack(&frame.payload).map_err(|e| NodeError::Handshake(format!("{what}: {e}")))
+        }
+        Ok(Some(Ok(_))) => Err(NodeError::Handshake(format!(
+            "a data frame where {what} was due"
+        ))),
+    }
+}

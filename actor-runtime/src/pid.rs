@@ -46,6 +46,12 @@ impl Pid {
         }
     }
 
+    /// The pid of actor `id` on the node this node numbers `node`, in that node's `creation`.
+    #[cfg_attr(not(feature = "node"), allow(dead_code))]
+    pub(crate) fn remote(node: u32, creation: u32, id: u64) -> Pid {
+        Pid { node, creation, id }
+    }
+
     /// A fresh pid on this node.
     pub(crate) fn next() -> Pid {
         Pid {

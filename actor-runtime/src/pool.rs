@@ -82,6 +82,8 @@ impl<M: Send + 'static> Workers<M> {
                     msg = back;
                     last = reason;
                 }
+                // Workers are local: a local mailbox never reports it.
+                Err((back, SendError::Remote(_))) => msg = back,
                 // Only a waiting send to oneself reports this; these sends fail fast.
                 Err((back, SendError::OwnMailboxFull { capacity: c })) => {
                     msg = back;

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
 
 use crate::error::SendError;
 use crate::exit::ExitReason;
@@ -24,6 +25,20 @@ pub struct Target<M> {
 enum Kind<M> {
     Local(Arc<ProcessRecord<M>>),
     Routed(Arc<dyn Route<M>>),
+    #[cfg_attr(not(feature = "node"), allow(dead_code))]
+    Remote(Arc<dyn Outbound<M>>),
+}
+
+/// An actor on another node: messages are encoded into its connection's outbound queue.
+/// Implemented by the node layer, so this layer never names connections.
+pub(crate) trait Outbound<M>: Send + Sync {
+    /// Fail-fast send: [`SendError::Full`] when the connection's queue has no room.
+    fn cast(&self, msg: M) -> Result<(), SendError>;
+    /// Waiting send: `Pending` while the connection's queue is full; takes the message out of
+    /// `msg` once it is queued.
+    fn poll_send(&self, cx: &mut Context<'_>, msg: &mut Option<M>) -> Poll<Result<(), SendError>>;
+    /// What `Debug` prints.
+    fn describe(&self) -> String;
 }
 
 /// Picks the mailbox a message goes to now. Implemented by the layers above addressing
@@ -43,6 +58,7 @@ impl<M> Clone for Target<M> {
             kind: match &self.kind {
                 Kind::Local(c) => Kind::Local(c.clone()),
                 Kind::Routed(r) => Kind::Routed(r.clone()),
+                Kind::Remote(r) => Kind::Remote(r.clone()),
             },
         }
     }
@@ -53,6 +69,7 @@ impl<M> fmt::Debug for Target<M> {
         match &self.kind {
             Kind::Local(c) => fmt::Debug::fmt(c, f),
             Kind::Routed(r) => f.write_str(r.describe()),
+            Kind::Remote(r) => f.write_str(&r.describe()),
         }
     }
 }
@@ -93,11 +110,26 @@ impl<M: Send + 'static> Target<M> {
         }
     }
 
+    #[cfg_attr(not(feature = "node"), allow(dead_code))]
+    pub(crate) fn remote_target(outbound: Arc<dyn Outbound<M>>) -> Self {
+        Target {
+            kind: Kind::Remote(outbound),
+        }
+    }
+
     /// The mailbox of a target built by [`Target::local`].
     pub(crate) fn local_record(&self) -> Option<&Arc<ProcessRecord<M>>> {
         match &self.kind {
             Kind::Local(c) => Some(c),
-            Kind::Routed(_) => None,
+            Kind::Routed(_) | Kind::Remote(_) => None,
+        }
+    }
+
+    /// The connection of a target built by [`Target::remote_target`].
+    pub(crate) fn remote(&self) -> Option<&Arc<dyn Outbound<M>>> {
+        match &self.kind {
+            Kind::Remote(r) => Some(r),
+            Kind::Local(_) | Kind::Routed(_) => None,
         }
     }
 
@@ -107,6 +139,8 @@ impl<M: Send + 'static> Target<M> {
         match &self.kind {
             Kind::Local(c) => Ok(RecordRef::Borrowed(c)),
             Kind::Routed(r) => r.pick().map(RecordRef::Owned),
+            // Calls check `remote` first; a remote target has no local mailbox.
+            Kind::Remote(_) => Err(Unavailable::Stopped(ExitReason::NoConnection)),
         }
     }
 
@@ -115,6 +149,7 @@ impl<M: Send + 'static> Target<M> {
         match &self.kind {
             Kind::Local(c) => c.try_send(msg).map_err(|(_, e)| e),
             Kind::Routed(r) => r.cast(msg),
+            Kind::Remote(r) => r.cast(msg),
         }
     }
 }

@@ -133,8 +133,8 @@ impl<A: Actor> Probe<A> {
 
     /// Monitors `other`: when it stops, the probe receives a [`Down`] (see
     /// [`Probe::expect_down`]).
-    pub fn monitor<B: Actor>(&self, other: &Addr<B>) -> MonitorRef {
-        monitor_from(&self.record, other)
+    pub fn monitor(&self, other: &impl crate::Linkable) -> MonitorRef {
+        monitor_from(&self.record, &other.__process().0)
     }
 
     /// Waits for the next message and returns it.

@@ -42,12 +42,15 @@ pub(crate) fn struct_item(mut cx: Ctxt, opts: &StructOptions, item: ItemStruct) 
     }
 }
 
-pub(crate) fn impl_item(cx: Ctxt, model: &ActorImpl) -> TokenStream {
+pub(crate) fn impl_item(mut cx: Ctxt, model: &ActorImpl) -> TokenStream {
     let item = &model.item;
     let Some(ident) = &model.ident else {
         let errors = cx.into_compile_errors();
         return quote! { #errors #item };
     };
+    if let Some(remote) = &model.opts.remote {
+        super::remote::check(&mut cx, model, remote);
+    }
     let has_errors = cx.has_errors();
     let errors = cx.into_compile_errors();
     let rt = runtime_path(model.opts.krate.as_ref());
@@ -447,13 +450,19 @@ pub(crate) fn impl_item(cx: Ctxt, model: &ActorImpl) -> TokenStream {
         }
     });
 
-    let _ = has_errors;
+    let remote = model
+        .opts
+        .remote
+        .as_ref()
+        .filter(|_| !has_errors)
+        .map(|remote| super::remote::expand(model, remote, ident, &rt));
     quote! {
         #checks
         #item
         #enum_def
         #client_def
         #actor_impl
+        #remote
         #errors
     }
 }

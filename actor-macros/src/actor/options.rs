@@ -19,10 +19,18 @@ pub(crate) struct StructOptions {
     pub(crate) krate: Option<Path>,
 }
 
-/// Options on the impl: only `crate = path`.
+/// Options on the impl: `remote`, `remote = "kind"` and `crate = path`.
 #[derive(Default)]
 pub(crate) struct ImplOptions {
     pub(crate) krate: Option<Path>,
+    /// `remote`: reachable from other nodes; the kind name, if given.
+    pub(crate) remote: Option<Remote>,
+}
+
+/// `remote` or `remote = "kind"`.
+pub(crate) struct Remote {
+    pub(crate) path: Path,
+    pub(crate) kind: Option<LitStr>,
 }
 
 fn set_once<T>(
@@ -108,6 +116,15 @@ impl StructOptions {
                     let path: Path = meta.value()?.parse()?;
                     set_once(cx, &mut opts.krate, path, &meta, "crate");
                 }
+                "remote" => {
+                    cx.error_spanned_by(
+                        &meta.path,
+                        "`remote` belongs on the `impl` block's `#[actor(..)]`, where the handlers are: write `#[actor(remote)] impl ...`",
+                    );
+                    if meta.input.peek(syn::Token![=]) {
+                        let _: Expr = meta.value()?.parse()?;
+                    }
+                }
                 other => {
                     cx.error_spanned_by(
                         &meta.path,
@@ -146,6 +163,30 @@ impl ImplOptions {
                         "`blocking` belongs on the struct's `#[actor(..)]`, not on the impl",
                     );
                 }
+                "remote" => {
+                    let kind = if meta.input.peek(syn::Token![=]) {
+                        let expr: Expr = meta.value()?.parse()?;
+                        match expr {
+                            Expr::Lit(ExprLit {
+                                lit: Lit::Str(lit), ..
+                            }) if !lit.value().is_empty() => Some(lit),
+                            other => {
+                                cx.error_spanned_by(
+                                    &other,
+                                    "`remote` takes the kind's name on the wire as a non-empty string, e.g. `remote = \"traffic.Query\"`, or no value",
+                                );
+                                None
+                            }
+                        }
+                    } else {
+                        None
+                    };
+                    let remote = Remote {
+                        path: meta.path.clone(),
+                        kind,
+                    };
+                    set_once(cx, &mut opts.remote, remote, &meta, "remote");
+                }
                 other @ ("mailbox" | "name") => {
                     cx.error_spanned_by(
                         &meta.path,
@@ -158,7 +199,7 @@ impl ImplOptions {
                 other => {
                     cx.error_spanned_by(
                         &meta.path,
-                        format!("unknown `#[actor]` option `{other}` on an impl: only `crate = path` is accepted here"),
+                        format!("unknown `#[actor]` option `{other}` on an impl: only `remote`, `remote = \"kind\"` and `crate = path` are accepted here"),
                     );
                     if meta.input.peek(syn::Token![=]) {
                         let _: Expr = meta.value()?.parse()?;

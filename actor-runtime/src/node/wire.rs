@@ -88,6 +88,10 @@ pub enum WireError {
     TooManyPartial(usize),
     /// A body that does not decode (or encode) as the expected type.
     Body(String),
+    /// A message header shorter than its tag requires.
+    BadHeader(String),
+    /// Reading or writing the connection failed.
+    Io(String),
 }
 
 impl fmt::Display for WireError {
@@ -115,6 +119,8 @@ impl fmt::Display for WireError {
                 write!(f, "more than {n} fragmented messages in progress at once")
             }
             WireError::Body(why) => write!(f, "body does not decode: {why}"),
+            WireError::BadHeader(why) => write!(f, "bad message header: {why}"),
+            WireError::Io(e) => write!(f, "connection failed: {e}"),
         }
     }
 }
@@ -123,7 +129,7 @@ impl std::error::Error for WireError {}
 
 impl From<std::io::Error> for WireError {
     fn from(e: std::io::Error) -> Self {
-        WireError::Body(e.to_string())
+        WireError::Io(e.to_string())
     }
 }
 

@@ -1,0 +1,519 @@
+//! One authenticated connection to another node: its reader, its writer, the calls waiting
+//! for replies, and the links and monitors that cross it.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{oneshot, watch};
+use tokio_util::codec::Framed;
+
+use super::envelope::{Control, Envelope, Failure, Header, SignalMsg, pack, unpack};
+use super::exports::{Delivery, Exports};
+use super::kind::{Pending, RemoteActor};
+use super::outbox::{Outbox, frame_bytes};
+use super::proxy::{RemoteProcess, StandIn};
+use super::wire::{FrameCodec, Kind, Reassembly};
+use crate::call::{ReplyRoute, ReplySink};
+use crate::ctx::link_processes;
+use crate::error::{CallError, RemoteError, SendError};
+use crate::exit::{Exit, ExitReason, MonitorRef, Signal};
+use crate::pid::Pid;
+use crate::process::{self, Process};
+use crate::sync::lock;
+use crate::table;
+
+/// Another node, as this node knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// Its name.
+    pub name: String,
+    /// Its creation: changes every time it starts.
+    pub creation: u32,
+    /// The number its actors' pids carry here ([`Pid::node`]).
+    pub index: u32,
+}
+
+/// Counters of one node's traffic and of what it refused.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) messages_in: AtomicU64,
+    /// Messages from other nodes that did not decode or had no actor to go to.
+    pub(crate) rejected_in: AtomicU64,
+    /// Casts of ours the other node reported as dropped.
+    pub(crate) rejected_out: AtomicU64,
+    pub(crate) connections_lost: AtomicU64,
+}
+
+pub(crate) struct Connection {
+    pub(crate) peer: PeerInfo,
+    pub(crate) out: Arc<Outbox>,
+    exports: Arc<Exports>,
+    counters: Arc<Counters>,
+    pending: Mutex<HashMap<u64, Pending>>,
+    lookups: Mutex<HashMap<u64, oneshot::Sender<Result<u64, String>>>>,
+    proxies: Mutex<HashMap<u64, Arc<RemoteProcess>>>,
+    standins: Mutex<HashMap<u64, Arc<StandIn>>>,
+    next_corr: AtomicU64,
+    down: watch::Sender<Option<ExitReason>>,
+}
+
+thread_local! {
+    /// The encoding buffer of this thread's sends: no allocation per message.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Connection {
+    pub(crate) fn new(
+        peer: PeerInfo,
+        out: Arc<Outbox>,
+        exports: Arc<Exports>,
+        counters: Arc<Counters>,
+    ) -> Connection {
+        Connection {
+            peer,
+            out,
+            exports,
+            counters,
+            pending: Mutex::new(HashMap::new()),
+            lookups: Mutex::new(HashMap::new()),
+            proxies: Mutex::new(HashMap::new()),
+            standins: Mutex::new(HashMap::new()),
+            next_corr: AtomicU64::new(1),
+            down: watch::channel(None).0,
+        }
+    }
+
+    /// The pid, here, of the other node's actor `id`.
+    pub(crate) fn remote_pid(&self, id: u64) -> Pid {
+        Pid::remote(self.peer.index, self.peer.creation, id)
+    }
+
+    /// Why the connection ended, once it has.
+    pub(crate) fn down(&self) -> watch::Receiver<Option<ExitReason>> {
+        self.down.subscribe()
+    }
+
+    /// Encodes `msg` for the other node's actor `to` and queues it; room was checked.
+    pub(crate) fn send<A: RemoteActor>(&self, to: u64, msg: A::Msg) -> Result<(), SendError> {
+        SCRATCH.with_borrow_mut(|body| {
+            body.clear();
+            let pending = A::__encode(msg, body).map_err(SendError::Remote)?;
+            match pending {
+                None => self.out.data(Header::cast(to).as_bytes(), body),
+                Some(pending) => {
+                    let corr = self.next_corr.fetch_add(1, Ordering::Relaxed);
+                    self.insert_pending(corr, pending);
+                    let sent = self.out.data(Header::call(to, corr).as_bytes(), body);
+                    if sent.is_err() {
+                        // The caller gets the send's error; its slot goes unanswered.
+                        drop(lock(&self.pending).remove(&corr));
+                    }
+                    sent
+                }
+            }
+        })
+    }
+
+    fn insert_pending(&self, corr: u64, pending: Pending) {
+        let mut table = lock(&self.pending);
+        // Calls that timed out leave their entry until a reply comes; sweep them now and
+        // then, so a callee that never answers does not grow the table.
+        if corr % 1024 == 0 {
+            table.retain(|_, p| !p.abandoned());
+        }
+        table.insert(corr, pending);
+    }
+
+    /// Asks the other node for the id of the actor of `kind` registered as `name`.
+    pub(crate) async fn lookup(
+        &self,
+        name: &str,
+        kind: &str,
+        timeout: Duration,
+    ) -> Result<u64, String> {
+        let corr = self.next_corr.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        lock(&self.lookups).insert(corr, tx);
+        self.out.control(&pack(&Control::Lookup {
+            corr,
+            name: name.to_owned(),
+            kind: kind.to_owned(),
+        }));
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(format!(
+                "the connection to node `{}` was lost",
+                self.peer.name
+            )),
+            Err(_) => {
+                lock(&self.lookups).remove(&corr);
+                Err(format!(
+                    "node `{}` did not answer a look-up within {timeout:?}",
+                    self.peer.name
+                ))
+            }
+        }
+    }
+
+    /// The proxy of the other node's actor `id`, for links and monitors.
+    pub(crate) fn proxy(&self, id: u64) -> Arc<RemoteProcess> {
+        let mut proxies = lock(&self.proxies);
+        let proxy = proxies
+            .entry(id)
+            .or_insert_with(|| Arc::new(RemoteProcess::new(self.remote_pid(id), self.out.clone())))
+            .clone();
+        drop(proxies);
+        if let Some(reason) = self.out.closed() {
+            proxy.lost(&reason);
+        }
+        proxy
+    }
+
+    fn standin(&self, id: u64) -> Arc<StandIn> {
+        lock(&self.standins)
+            .entry(id)
+            .or_insert_with(|| Arc::new(StandIn::new(self.remote_pid(id), self.out.clone())))
+            .clone()
+    }
+
+    /// Ends the connection: every waiting call fails, every link and monitor across it fires,
+    /// with [`ExitReason::NoConnection`]. Runs once.
+    pub(crate) fn lost(&self, why: &str) {
+        let reason = ExitReason::NoConnection;
+        if self.down.borrow().is_some() {
+            return;
+        }
+        self.down.send_replace(Some(reason.clone()));
+        self.counters
+            .connections_lost
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(peer = %self.peer.name, "connection lost: {why}");
+        self.out.close(reason.clone());
+        let pending = std::mem::take(&mut *lock(&self.pending));
+        for (_, call) in pending {
+            call.complete(Err(CallError::Stopped(reason.clone())));
+        }
+        lock(&self.lookups).clear();
+        let proxies = std::mem::take(&mut *lock(&self.proxies));
+        for proxy in proxies.values() {
+            proxy.lost(&reason);
+        }
+        let standins = std::mem::take(&mut *lock(&self.standins));
+        for standin in standins.values() {
+            standin.lost(&reason);
+        }
+    }
+
+    /// Reads frames until the connection ends; returns why it ended. A silent peer is
+    /// declared lost after `silence` (its heartbeats stopped).
+    pub(crate) async fn read(
+        self: &Arc<Self>,
+        mut frames: Framed<OwnedReadHalf, FrameCodec>,
+        silence: Duration,
+        max_message: usize,
+    ) -> String {
+        let mut reassembly = Reassembly::new(max_message, 16);
+        loop {
+            let frame = match tokio::time::timeout(silence, frames.next()).await {
+                Err(_) => {
+                    return format!(
+                        "node `{}` sent nothing, not even a heartbeat, for {silence:?}",
+                        self.peer.name
+                    );
+                }
+                Ok(None) => return format!("node `{}` closed the connection", self.peer.name),
+                Ok(Some(Err(e))) => return format!("node `{}`: {e}", self.peer.name),
+                Ok(Some(Ok(frame))) => frame,
+            };
+            match frame.kind {
+                Kind::Control => match unpack::<Control>(&frame.payload) {
+                    Ok(control) => self.control(control),
+                    Err(e) => self.reject(&e),
+                },
+                Kind::Data | Kind::Fragment => match reassembly.push(frame) {
+                    Ok(Some(message)) => {
+                        self.counters.messages_in.fetch_add(1, Ordering::Relaxed);
+                        self.data(&message).await;
+                    }
+                    Ok(None) => {}
+                    Err(e) => self.reject(&e),
+                },
+            }
+        }
+    }
+
+    fn reject(&self, error: &dyn std::fmt::Display) {
+        self.counters.rejected_in.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(peer = %self.peer.name, "message from another node dropped: {error}");
+    }
+
+    fn control(&self, control: Control) {
+        match control {
+            Control::Heartbeat => {}
+            Control::Lookup { corr, name, kind } => {
+                let result = self.exports.lookup(&name, &kind, "this node");
+                self.out.control(&pack(&Control::Found { corr, result }));
+            }
+            Control::Found { corr, result } => {
+                if let Some(tx) = lock(&self.lookups).remove(&corr) {
+                    let _ = tx.send(result);
+                }
+            }
+            other => self.reject(&format!("unexpected control message {other:?}")),
+        }
+    }
+
+    async fn data(self: &Arc<Self>, message: &[u8]) {
+        let envelope = match Envelope::parse(message) {
+            Ok(envelope) => envelope,
+            Err(e) => return self.reject(&e),
+        };
+        match envelope {
+            Envelope::Cast { to, body } => {
+                let outcome = match self.exports.get(to) {
+                    None => Err(RemoteError::Unknown(format!(
+                        "actor {to} is not exported by this node (stopped, or never registered)"
+                    ))),
+                    Some(inbound) => inbound.deliver(body, None),
+                };
+                match outcome {
+                    Ok(Delivery::Done) => {}
+                    Ok(Delivery::Wait(wait)) => wait.await,
+                    Err(error) => {
+                        self.reject(&error);
+                        self.signal_back(&SignalMsg::Rejected {
+                            to,
+                            error: error.to_string(),
+                        });
+                    }
+                }
+            }
+            Envelope::Call { to, corr, body } => {
+                let outcome = match self.exports.get(to) {
+                    None => Err(RemoteError::Unknown(format!(
+                        "actor {to} is not exported by node this node (stopped, or never registered)"
+                    ))),
+                    Some(inbound) => inbound.deliver(
+                        body,
+                        Some(ReplyRoute {
+                            sink: self.clone(),
+                            corr,
+                        }),
+                    ),
+                };
+                match outcome {
+                    Ok(Delivery::Done) => {}
+                    Ok(Delivery::Wait(wait)) => wait.await,
+                    Err(error) => {
+                        self.reject(&error);
+                        self.reply(corr, Err(CallError::Remote(error)));
+                    }
+                }
+            }
+            Envelope::Reply { corr, ok, body } => {
+                let Some(call) = lock(&self.pending).remove(&corr) else {
+                    // The caller timed out and the entry was swept, or a duplicate.
+                    return;
+                };
+                if ok {
+                    call.complete(Ok(body));
+                } else {
+                    match unpack::<Failure>(body) {
+                        Ok(failure) => call.complete(Err(failure.into_error())),
+                        Err(e) => call.complete(Err(CallError::Remote(RemoteError::Decode(
+                            format!("the error reply: {e}"),
+                        )))),
+                    }
+                }
+            }
+            Envelope::Signal(body) => match unpack::<SignalMsg>(body) {
+                Ok(signal) => self.signal(signal),
+                Err(e) => self.reject(&e),
+            },
+        }
+    }
+
+    fn signal_back(&self, signal: &SignalMsg) {
+        let _ = self.out.data(Header::signal().as_bytes(), &pack(signal));
+    }
+
+    fn signal(&self, signal: SignalMsg) {
+        match signal {
+            SignalMsg::Monitor {
+                monitor,
+                watcher,
+                target,
+            } => {
+                let monitor_ref = MonitorRef::from_raw(monitor);
+                let standin = self.standin(watcher);
+                let erased: Arc<dyn Process> = standin.clone();
+                let added = match table::get(Pid::local(target)) {
+                    Some(process) => process.add_watcher(monitor_ref, Arc::downgrade(&erased)),
+                    None => Err(ExitReason::NoProc),
+                };
+                if let Err(reason) = added {
+                    self.signal_back(&SignalMsg::Down {
+                        monitor,
+                        target,
+                        reason,
+                    });
+                }
+            }
+            SignalMsg::Demonitor { monitor, target } => {
+                if let Some(process) = table::get(Pid::local(target)) {
+                    process.remove_watcher(MonitorRef::from_raw(monitor));
+                }
+            }
+            SignalMsg::Down {
+                monitor,
+                target,
+                reason,
+            } => {
+                let proxy = lock(&self.proxies).get(&target).cloned();
+                if let Some(proxy) = proxy {
+                    proxy.down(MonitorRef::from_raw(monitor), reason);
+                }
+            }
+            SignalMsg::Link { from, to } => {
+                let standin: Arc<dyn Process> = self.standin(from);
+                match table::get(Pid::local(to)) {
+                    Some(process) => link_processes(&standin, &process),
+                    None => self.signal_back(&SignalMsg::Exit {
+                        from: to,
+                        to: from,
+                        reason: ExitReason::NoProc,
+                        link: true,
+                    }),
+                }
+            }
+            SignalMsg::Unlink { from, to } => {
+                let standin = lock(&self.standins).get(&from).cloned();
+                if let Some(standin) = standin {
+                    standin.remove_link(Pid::local(to));
+                }
+                if let Some(process) = table::get(Pid::local(to)) {
+                    process.remove_link(self.remote_pid(from));
+                }
+            }
+            SignalMsg::Exit {
+                from,
+                to,
+                reason,
+                link,
+            } => {
+                let proxy = lock(&self.proxies).get(&from).cloned();
+                match proxy {
+                    // From an actor of theirs we know: it keeps track of the link.
+                    Some(proxy) => proxy.exit_to(Pid::local(to), reason, link),
+                    None => {
+                        if let Some(process) = table::get(Pid::local(to)) {
+                            let from = self.remote_pid(from);
+                            if link {
+                                process.remove_link(from);
+                            }
+                            process.signal(Signal::exit(Exit { from, reason }, link));
+                        }
+                    }
+                }
+            }
+            SignalMsg::Kill { to } => {
+                if let Some(process) = table::get(Pid::local(to)) {
+                    process.kill();
+                }
+            }
+            SignalMsg::Rejected { to, error } => {
+                self.counters.rejected_out.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    peer = %self.peer.name,
+                    "a cast to {} was dropped by node `{}`: {error}",
+                    self.remote_pid(to),
+                    self.peer.name
+                );
+            }
+        }
+    }
+}
+
+impl ReplySink for Connection {
+    fn reply(&self, corr: u64, outcome: Result<Vec<u8>, CallError>) {
+        // Replies answer admitted calls: they skip the room check.
+        let sent = match outcome {
+            Ok(body) => match self.out.data(Header::reply(corr, true).as_bytes(), &body) {
+                Err(SendError::Remote(e)) => Err(e),
+                _ => Ok(()),
+            },
+            Err(error) => Err(match error {
+                CallError::Remote(e) => e,
+                other => {
+                    let _ = self.out.data(
+                        Header::reply(corr, false).as_bytes(),
+                        &pack(&Failure::from_error(other)),
+                    );
+                    return;
+                }
+            }),
+        };
+        if let Err(e) = sent {
+            let _ = self.out.data(
+                Header::reply(corr, false).as_bytes(),
+                &pack(&Failure::from_error(CallError::Remote(e))),
+            );
+        }
+    }
+
+    fn panicking(&self, corr: u64, process: Option<Arc<dyn Process>>) {
+        let Some(process) = process else {
+            self.reply(corr, Err(CallError::NoReply));
+            return;
+        };
+        let out = self.out.clone();
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            let reason = process::wait_for_exit(&*process).await;
+            let _ = out.data(
+                Header::reply(corr, false).as_bytes(),
+                &pack(&Failure::Stopped(reason)),
+            );
+        });
+    }
+}
+
+/// Writes what the outbox holds until it is closed and drained, or the socket fails. Sends a
+/// heartbeat after `heartbeat` of silence.
+pub(crate) async fn write(
+    out: Arc<Outbox>,
+    mut socket: OwnedWriteHalf,
+    heartbeat: Duration,
+) -> io::Result<()> {
+    let beat = pack(&Control::Heartbeat);
+    loop {
+        let batch = out.take();
+        if batch.is_empty() {
+            if out.closed().is_some() {
+                let _ = socket.shutdown().await;
+                return Ok(());
+            }
+            if tokio::time::timeout(heartbeat, out.queued()).await.is_err() {
+                out.control(&beat);
+            }
+            continue;
+        }
+        if !batch.control.is_empty() {
+            socket.write_all(&batch.control).await?;
+        }
+        if !batch.data.is_empty() {
+            socket.write_all(&batch.data).await?;
+        }
+        if let Some(fragment) = batch.fragment {
+            socket.write_all(&frame_bytes(&fragment)).await?;
+        }
+    }
+}
