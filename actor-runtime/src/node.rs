@@ -61,7 +61,9 @@ pub struct NodeConfig {
     cookie: Vec<u8>,
     /// Where to listen for other nodes (`None`: dial out only).
     pub listen: Option<SocketAddr>,
-    /// A heartbeat is sent after this much silence on a connection (default 1 s).
+    /// A heartbeat is sent after this much silence on a connection (default 1 s), or sooner
+    /// if the peer's `silence` asks for it: each side tells the other its limit in the
+    /// handshake, and heartbeats come at least three times within it.
     pub heartbeat: Duration,
     /// A connection silent this long is declared lost (default 5 s).
     pub silence: Duration,
@@ -455,7 +457,8 @@ impl Node {
         let binding: &[u8] = &[];
         #[allow(clippy::cast_possible_truncation)]
         let my_max = config.max_frame.min(u32::MAX as usize) as u32;
-        let (peer_name, peer_creation, max_frame) = match side {
+        let my_silence = u32::try_from(config.silence.as_millis()).unwrap_or(u32::MAX);
+        let (peer_name, peer_creation, max_frame, their_silence) = match side {
             Side::Dialler => {
                 let hello = handshake::Hello {
                     name: config.name.clone(),
@@ -468,14 +471,20 @@ impl Node {
                     &Control::Hello {
                         hello: hello.clone(),
                         max_frame: my_max,
+                        silence_ms: my_silence,
                     },
                 )
                 .await?;
-                let (welcome, their_max) = match recv(&mut framed, step, "welcome").await? {
-                    Control::Welcome { welcome, max_frame } => (welcome, max_frame),
-                    Control::Refused(why) => return Err(NodeError::Handshake(why)),
-                    other => return Err(unexpected("a welcome", &other)),
-                };
+                let (welcome, their_max, their_silence) =
+                    match recv(&mut framed, step, "welcome").await? {
+                        Control::Welcome {
+                            welcome,
+                            max_frame,
+                            silence_ms,
+                        } => (welcome, max_frame, silence_ms),
+                        Control::Refused(why) => return Err(NodeError::Handshake(why)),
+                        other => return Err(unexpected("a welcome", &other)),
+                    };
                 if let Some(expect) = expect {
                     if welcome.name != expect {
                         return Err(NodeError::Handshake(format!(
@@ -492,13 +501,18 @@ impl Node {
                     Control::Refused(why) => return Err(NodeError::Handshake(why)),
                     other => return Err(unexpected("ready", &other)),
                 }
-                (welcome.name, welcome.creation, their_max)
+                (welcome.name, welcome.creation, their_max, their_silence)
             }
             Side::Acceptor => {
-                let (hello, their_max) = match recv(&mut framed, step, "hello").await? {
-                    Control::Hello { hello, max_frame } => (hello, max_frame),
-                    other => return Err(unexpected("a hello", &other)),
-                };
+                let (hello, their_max, their_silence) =
+                    match recv(&mut framed, step, "hello").await? {
+                        Control::Hello {
+                            hello,
+                            max_frame,
+                            silence_ms,
+                        } => (hello, max_frame, silence_ms),
+                        other => return Err(unexpected("a hello", &other)),
+                    };
                 if hello.name == config.name {
                     let why = format!("a node named `{}` is this node", hello.name);
                     let _ = send(&mut framed, &Control::Refused(why.clone())).await;
@@ -517,6 +531,7 @@ impl Node {
                     &Control::Welcome {
                         welcome: welcome.clone(),
                         max_frame: my_max,
+                        silence_ms: my_silence,
                     },
                 )
                 .await?;
@@ -529,16 +544,29 @@ impl Node {
                     return Err(NodeError::Handshake(e.to_string()));
                 }
                 send(&mut framed, &Control::Ready).await?;
-                (hello.name, hello.creation, their_max)
+                (hello.name, hello.creation, their_max, their_silence)
             }
         };
         let max_frame = config.max_frame.min(max_frame as usize).max(64);
+        // Often enough that the peer hears from us well within its silence limit, whatever
+        // our own heartbeat setting.
+        let beat = config
+            .heartbeat
+            .min(Duration::from_millis(u64::from(their_silence)) / 3)
+            .max(Duration::from_millis(1));
         let parts = framed.into_parts();
         let (read, write) = parts.io.into_split();
         let mut read_parts = FramedParts::new::<Frame>(read, FrameCodec::new(max_frame));
         read_parts.read_buf = parts.read_buf;
         let reader = Framed::from_parts(read_parts);
-        self.install(peer_name, peer_creation, side, max_frame, reader, write)
+        self.install(
+            peer_name,
+            peer_creation,
+            side,
+            (max_frame, beat),
+            reader,
+            write,
+        )
     }
 
     /// Puts an authenticated connection in the peer table and starts its reader and writer.
@@ -549,7 +577,7 @@ impl Node {
         name: String,
         creation: u32,
         side: Side,
-        max_frame: usize,
+        (max_frame, beat): (usize, Duration),
         reader: Framed<tokio::net::tcp::OwnedReadHalf, FrameCodec>,
         writer: tokio::net::tcp::OwnedWriteHalf,
     ) -> Result<Arc<Connection>, NodeError> {
@@ -589,7 +617,7 @@ impl Node {
             };
             stale.lost(why);
         }
-        tokio::spawn(connection::write(out, writer, config.heartbeat));
+        tokio::spawn(connection::write(out, writer, beat));
         let weak = Arc::downgrade(&self.inner);
         let reading = conn.clone();
         let (silence, max_message) = (config.silence, config.max_message);

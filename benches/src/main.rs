@@ -18,10 +18,16 @@
 //! - watchdog: tell throughput with the watchdog on (the default) against off, alternating in
 //!   one process.
 //!
+//! - nodes: two nodes in two OS processes on loopback, 64-byte messages: casts per second with
+//!   one and with four senders, call round trips (median, p99), pipelined calls per second,
+//!   time from SIGKILL of the peer to a delivered `Down`, and small calls while a 16 MiB message
+//!   crosses the same connection; beside the local figures of the same run.
+//!
 //! Each measurement runs in its own child process (so one phase's freed memory cannot hide
 //! another's growth) and is repeated; the table shows medians and the ratio to the baseline.
 //! Options: `--quick` (fewer repetitions and smaller counts, for CI smoke runs).
 
+mod distributed;
 mod fairness;
 mod peers;
 mod telemetry_ab;
@@ -557,6 +563,25 @@ fn run_phase(phase: &str, quick: bool) {
             let (s, c) = snapshot_ours(ACTORS / scale as usize);
             format!("{s} {c}")
         }
+        "node-peer" => {
+            distributed::serve();
+            return;
+        }
+        "node-cast-1" => format!("{}", distributed::casts(TELLS / scale, 1)),
+        "node-cast-4" => format!("{}", distributed::casts(TELLS / scale, 4)),
+        "node-call" => {
+            let (m, p) = distributed::calls(CALLS / 5 / scale as usize);
+            format!("{m} {p}")
+        }
+        "node-pipelined" => format!("{}", distributed::pipelined(CALLS / scale as usize, 64)),
+        "node-down" => format!(
+            "{}",
+            distributed::down_after_kill(if quick { 2 } else { 5 })
+        ),
+        "node-bulk" => {
+            let (idle, during, worst) = distributed::small_beside_large();
+            format!("{idle} {during} {worst}")
+        }
         "tell-kameo" => format!("{}", tell_kameo(TELLS / scale)),
         "call-kameo" => {
             let (m, p) = call_kameo(CALLS / scale as usize);
@@ -643,6 +668,12 @@ fn main() {
     let fair = |p: &str| measure(p, reps.min(3), quick);
     let (fair_d2, fair_u2) = (fair("fair-declared-2"), fair("fair-undeclared-2"));
     let (fair_d4, fair_u4) = (fair("fair-declared-4"), fair("fair-undeclared-4"));
+    let node_cast_1 = measure("node-cast-1", reps.min(3), quick);
+    let node_cast_4 = measure("node-cast-4", reps.min(3), quick);
+    let node_call = measure("node-call", reps.min(3), quick);
+    let node_pipelined = measure("node-pipelined", reps.min(3), quick);
+    let node_down = measure("node-down", 1, quick);
+    let node_bulk = measure("node-bulk", reps.min(3), quick);
     eprintln!("\r{:40}", "");
 
     let row = |name: &str, ours: f64, base: f64, unit: &str, higher_is_better: bool| {
@@ -827,4 +858,68 @@ fn main() {
             false,
         );
     }
+    println!(
+        "{:<28} {:>14} {:>14}",
+        "two OS processes, loopback", "between nodes", "local"
+    );
+    row(
+        "casts, 1 sender",
+        column(&node_cast_1, 0) / 1e6,
+        column(&tell_ours, 0) / 1e6,
+        "M msg/s",
+        true,
+    );
+    row(
+        "casts, 4 senders",
+        column(&node_cast_4, 0) / 1e6,
+        column(&tell_ours, 0) / 1e6,
+        "M msg/s",
+        true,
+    );
+    row(
+        "call round trip, median",
+        column(&node_call, 0) / 1e3,
+        column(&call_ours, 0) / 1e3,
+        "us",
+        false,
+    );
+    row(
+        "call round trip, p99",
+        column(&node_call, 1) / 1e3,
+        column(&call_ours, 1) / 1e3,
+        "us",
+        false,
+    );
+    println!(
+        "{:<28} {:>14.1} {:>14}  {:<8}",
+        "pipelined calls (64)",
+        column(&node_pipelined, 0) / 1e3,
+        "",
+        "k/s"
+    );
+    println!(
+        "{:<28} {:>14.1} {:>14}  {:<8}",
+        "SIGKILL to Down",
+        column(&node_down, 0),
+        "",
+        "ms"
+    );
+    println!(
+        "{:<28} {:>14} {:>14}",
+        "small call round trip", "16 MiB crossing", "idle"
+    );
+    row(
+        "  median",
+        column(&node_bulk, 1),
+        column(&node_bulk, 0),
+        "us",
+        false,
+    );
+    row(
+        "  worst",
+        column(&node_bulk, 2),
+        column(&node_bulk, 0),
+        "us",
+        false,
+    );
 }

@@ -25,15 +25,19 @@ use crate::exit::ExitReason;
 /// Node-to-node control messages.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Control {
-    /// Handshake step 1, with the largest frame the dialler accepts.
+    /// Handshake step 1, with the largest frame the dialler accepts and how long it waits
+    /// for a frame before it declares the connection lost (in ms).
     Hello {
         hello: Hello,
         max_frame: u32,
+        silence_ms: u32,
     },
-    /// Step 2, with the largest frame the acceptor accepts; both use the smaller.
+    /// Step 2, with the acceptor's figures: both use the smaller frame, and each sends
+    /// heartbeats often enough for the other's silence limit.
     Welcome {
         welcome: Welcome,
         max_frame: u32,
+        silence_ms: u32,
     },
     /// Step 3.
     Proof(Proof),

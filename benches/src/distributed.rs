@@ -1,0 +1,278 @@
+//! Two nodes in two OS processes on loopback: the peer is this executable started again with
+//! `--phase node-peer`, exporting a `Sink`; the measuring process connects to it and drives it
+//! through the generated client, exactly as an application would.
+
+use std::hint::black_box;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use actor_runtime::node::{Node, NodeConfig, Remote};
+use actor_runtime::prelude::*;
+use tokio::sync::mpsc;
+
+use crate::{median, per_second, percentiles, runtime};
+
+/// The bytes of one benchmark message.
+const PAYLOAD: usize = 64;
+
+/// Counts what it is sent.
+#[actor(mailbox = 4096)]
+pub(crate) struct Sink {
+    taken: u64,
+}
+
+#[actor(remote = "bench.Sink")]
+impl Sink {
+    #[init]
+    fn init() -> Self {
+        Sink { taken: 0 }
+    }
+
+    #[handle(cast)]
+    fn take(&mut self, payload: Vec<u8>) {
+        black_box(&payload);
+        self.taken += 1;
+    }
+
+    #[handle(call)]
+    fn taken(&mut self) -> u64 {
+        self.taken
+    }
+
+    #[handle(call)]
+    fn echo(&mut self, n: u64) -> u64 {
+        n
+    }
+
+    #[handle(call)]
+    fn size(&mut self, bytes: Vec<u8>) -> usize {
+        bytes.len()
+    }
+}
+
+/// The peer process: serves a `Sink` named `sink` until its stdin closes.
+pub(crate) fn serve() {
+    runtime().block_on(async {
+        let node = Node::start(NodeConfig::new("peer", "bench"))
+            .await
+            .expect("start the peer node");
+        let sink = Sink::spawn(()).await.expect("spawn the sink");
+        node.register("sink", &sink).expect("register");
+        println!("{}", node.local_addr().expect("listening"));
+        let _ = tokio::task::spawn_blocking(|| {
+            std::io::copy(&mut std::io::stdin(), &mut std::io::sink())
+        })
+        .await;
+        node.shutdown();
+    });
+}
+
+/// A running peer process; killed when dropped.
+struct Peer {
+    child: Child,
+    _stdin: ChildStdin,
+    addr: SocketAddr,
+}
+
+impl Peer {
+    fn start() -> Peer {
+        let mut child = Command::new(std::env::current_exe().expect("own executable"))
+            .args(["--phase", "node-peer"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the peer");
+        let stdin = child.stdin.take().expect("stdin");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the peer's address");
+        let addr = line.trim().parse().expect("an address");
+        Peer {
+            child,
+            _stdin: stdin,
+            addr,
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn connect(peer: &Peer) -> (Node, Remote<Sink>) {
+    let node = Node::start(NodeConfig::new("bench", "bench"))
+        .await
+        .expect("start the node");
+    node.connect(peer.addr).await.expect("connect");
+    let sink = node.lookup("peer", "sink").await.expect("lookup");
+    (node, sink)
+}
+
+/// Casts per second from `senders` tasks to one remote actor, until the last is handled.
+pub(crate) fn casts(n: u64, senders: u64) -> f64 {
+    let peer = Peer::start();
+    runtime().block_on(async move {
+        let (_node, sink) = connect(&peer).await;
+        let each = n / senders;
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..senders)
+            .map(|_| {
+                let sink = sink.clone();
+                tokio::spawn(async move {
+                    let payload = vec![7u8; PAYLOAD];
+                    for _ in 0..each {
+                        sink.send(SinkMsg::Take {
+                            payload: payload.clone(),
+                        })
+                        .await
+                        .expect("cast");
+                    }
+                    // Behind this sender's casts: it returns once they are all handled.
+                    sink.taken().await.expect("taken")
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("sender");
+        }
+        let elapsed = started.elapsed();
+        assert_eq!(sink.taken().await, Ok(each * senders));
+        per_second(each * senders, elapsed)
+    })
+}
+
+/// Median and p99 of sequential call round trips, in ns.
+pub(crate) fn calls(n: usize) -> (f64, f64) {
+    let peer = Peer::start();
+    runtime().block_on(async move {
+        let (_node, sink) = connect(&peer).await;
+        for i in 0..1000 {
+            sink.echo(i).await.expect("warm-up");
+        }
+        let mut samples = Vec::with_capacity(n);
+        for i in 0..n as u64 {
+            let t = Instant::now();
+            assert_eq!(sink.echo(i).await, Ok(i));
+            samples.push(t.elapsed());
+        }
+        percentiles(&mut samples)
+    })
+}
+
+/// Calls per second with `window` calls in flight at a time.
+pub(crate) fn pipelined(n: usize, window: usize) -> f64 {
+    let peer = Peer::start();
+    runtime().block_on(async move {
+        let (_node, sink) = connect(&peer).await;
+        let each = n / window;
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..window)
+            .map(|_| {
+                let sink = sink.clone();
+                tokio::spawn(async move {
+                    for i in 0..each as u64 {
+                        assert_eq!(sink.echo(i).await, Ok(i));
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("caller");
+        }
+        per_second((each * window) as u64, started.elapsed())
+    })
+}
+
+/// Reports the instant its monitor fires.
+#[actor]
+struct Watcher {
+    report: mpsc::UnboundedSender<Instant>,
+}
+
+#[actor]
+impl Watcher {
+    #[init]
+    fn init(report: mpsc::UnboundedSender<Instant>) -> Self {
+        Watcher { report }
+    }
+
+    #[handle(call)]
+    fn watch(&mut self, target: Remote<Sink>, ctx: &mut Ctx<Self>) -> MonitorRef {
+        ctx.monitor(&target)
+    }
+
+    #[on_down]
+    fn down(&mut self, _down: Down) {
+        let _ = self.report.send(Instant::now());
+    }
+}
+
+/// Milliseconds from SIGKILL of the peer to the `Down` handled by a local monitor: median of
+/// `rounds` kills.
+pub(crate) fn down_after_kill(rounds: usize) -> f64 {
+    let samples = (0..rounds)
+        .map(|_| {
+            let mut peer = Peer::start();
+            runtime().block_on(async {
+                let (node, sink) = connect(&peer).await;
+                let (tx, mut rx) = mpsc::unbounded_channel();
+                let watcher = Watcher::spawn(tx).await.expect("watcher");
+                watcher.watch(sink.clone()).await.expect("watch");
+                // The monitor signal went out before this call's request.
+                sink.taken().await.expect("taken");
+                let killed = Instant::now();
+                peer.child.kill().expect("SIGKILL");
+                let down = rx.recv().await.expect("down");
+                node.shutdown();
+                (down - killed).as_secs_f64() * 1e3
+            })
+        })
+        .collect();
+    median(samples)
+}
+
+/// Round trips of small calls, in µs: median while idle, then median and worst while one
+/// 16 MiB message crosses the same connection.
+pub(crate) fn small_beside_large() -> (f64, f64, f64) {
+    let peer = Peer::start();
+    runtime().block_on(async move {
+        let (_node, sink) = connect(&peer).await;
+        let mut idle = Vec::new();
+        for i in 0..2000 {
+            let t = Instant::now();
+            sink.echo(i).await.expect("echo");
+            idle.push(t.elapsed());
+        }
+        let mut during = Vec::new();
+        for _ in 0..3 {
+            let big = tokio::spawn({
+                let sink = sink.clone();
+                async move { sink.size(vec![1u8; 16 << 20]).await }
+            });
+            // Let the large message start before the small ones queue behind or beside it.
+            tokio::task::yield_now().await;
+            let mut i = 0;
+            while !big.is_finished() {
+                let t = Instant::now();
+                sink.echo(i).await.expect("echo");
+                during.push(t.elapsed());
+                i += 1;
+            }
+            assert_eq!(big.await.expect("join"), Ok(16 << 20));
+        }
+        let (idle_median, _) = percentiles(&mut idle);
+        let (during_median, _) = percentiles(&mut during);
+        let worst = during.iter().max().copied().unwrap_or(Duration::ZERO);
+        (
+            idle_median / 1e3,
+            during_median / 1e3,
+            worst.as_nanos() as f64 / 1e3,
+        )
+    })
+}
