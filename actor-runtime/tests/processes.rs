@@ -134,7 +134,10 @@ async fn a_stopped_process_is_declared_lost_by_the_heartbeat_timeout() {
     // Idle for well past our 600 ms limit: the peer's own setting is 1 s between heartbeats,
     // but it heartbeats as often as our limit asked for in the handshake.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(tally.is_connected(), "an idle, running peer was declared lost");
+    assert!(
+        tally.is_connected(),
+        "an idle, running peer was declared lost"
+    );
     let down = node.monitor_node("peer");
     let call = tokio::spawn({
         let tally = tally.clone();

@@ -50,6 +50,11 @@ impl Sink {
     fn size(&mut self, bytes: Vec<u8>) -> usize {
         bytes.len()
     }
+
+    #[handle(call)]
+    fn blob(&mut self, bytes: bytes::Bytes) -> usize {
+        bytes.len()
+    }
 }
 
 /// The peer process: serves a `Sink` named `sink` until its stdin closes.
@@ -60,6 +65,8 @@ pub(crate) fn serve() {
             .expect("start the peer node");
         let sink = Sink::spawn(()).await.expect("spawn the sink");
         node.register("sink", &sink).expect("register");
+        let other = Sink::spawn(()).await.expect("spawn the other sink");
+        node.register("other", &other).expect("register");
         println!("{}", node.local_addr().expect("listening"));
         let _ = tokio::task::spawn_blocking(|| {
             std::io::copy(&mut std::io::stdin(), &mut std::io::sink())
@@ -78,8 +85,12 @@ struct Peer {
 
 impl Peer {
     fn start() -> Peer {
+        Peer::start_phase("node-peer")
+    }
+
+    fn start_phase(phase: &str) -> Peer {
         let mut child = Command::new(std::env::current_exe().expect("own executable"))
-            .args(["--phase", "node-peer"])
+            .args(["--phase", phase])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -237,12 +248,13 @@ pub(crate) fn down_after_kill(rounds: usize) -> f64 {
     median(samples)
 }
 
-/// Round trips of small calls, in µs: median while idle, then median and worst while one
-/// 16 MiB message crosses the same connection.
-pub(crate) fn small_beside_large() -> (f64, f64, f64) {
+/// Round trips of small calls to one actor, in µs: median while idle, then median and worst
+/// while a 16 MiB message to another actor crosses the same connection.
+pub(crate) fn small_beside_large(binary: bool) -> (f64, f64, f64) {
     let peer = Peer::start();
     runtime().block_on(async move {
-        let (_node, sink) = connect(&peer).await;
+        let (node, large) = connect(&peer).await;
+        let sink: Remote<Sink> = node.lookup("peer", "other").await.expect("lookup");
         let mut idle = Vec::new();
         for i in 0..2000 {
             let t = Instant::now();
@@ -252,8 +264,14 @@ pub(crate) fn small_beside_large() -> (f64, f64, f64) {
         let mut during = Vec::new();
         for _ in 0..3 {
             let big = tokio::spawn({
-                let sink = sink.clone();
-                async move { sink.size(vec![1u8; 16 << 20]).await }
+                let large = large.clone();
+                async move {
+                    if binary {
+                        large.blob(bytes::Bytes::from(vec![1u8; 16 << 20])).await
+                    } else {
+                        large.size(vec![1u8; 16 << 20]).await
+                    }
+                }
             });
             // Let the large message start before the small ones queue behind or beside it.
             tokio::task::yield_now().await;
@@ -274,5 +292,49 @@ pub(crate) fn small_beside_large() -> (f64, f64, f64) {
             during_median / 1e3,
             worst.as_nanos() as f64 / 1e3,
         )
+    })
+}
+
+/// The baseline peer: a raw tokio TCP echo of 8-byte requests, no actors, no framing beyond
+/// the fixed size.
+pub(crate) fn serve_tcp() {
+    runtime().block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        println!("{}", listener.local_addr().expect("address"));
+        let (mut stream, _) = listener.accept().await.expect("accept");
+        stream.set_nodelay(true).expect("nodelay");
+        let mut buf = [0u8; 8];
+        while stream.read_exact(&mut buf).await.is_ok() {
+            if stream.write_all(&buf).await.is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// Median and p99 round trip (ns) of the raw TCP echo in another process.
+pub(crate) fn tcp_calls(n: usize) -> (f64, f64) {
+    let peer = Peer::start_phase("tcp-peer");
+    runtime().block_on(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(peer.addr)
+            .await
+            .expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        let mut buf = [0u8; 8];
+        let mut samples = Vec::with_capacity(n);
+        for i in 0..(n + 1000) as u64 {
+            let t = Instant::now();
+            stream.write_all(&i.to_le_bytes()).await.expect("write");
+            stream.read_exact(&mut buf).await.expect("read");
+            assert_eq!(u64::from_le_bytes(buf), i);
+            if i >= 1000 {
+                samples.push(t.elapsed());
+            }
+        }
+        percentiles(&mut samples)
     })
 }

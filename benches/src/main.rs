@@ -21,7 +21,8 @@
 //! - nodes: two nodes in two OS processes on loopback, 64-byte messages: casts per second with
 //!   one and with four senders, call round trips (median, p99), pipelined calls per second,
 //!   time from SIGKILL of the peer to a delivered `Down`, and small calls while a 16 MiB message
-//!   crosses the same connection; beside the local figures of the same run.
+//!   (as `Vec<u8>` and as `Bytes`) crosses the same connection; beside the local figures and a
+//!   raw tokio TCP echo between the same two processes, in the same run.
 //!
 //! Each measurement runs in its own child process (so one phase's freed memory cannot hide
 //! another's growth) and is repeated; the table shows medians and the ratio to the baseline.
@@ -567,6 +568,14 @@ fn run_phase(phase: &str, quick: bool) {
             distributed::serve();
             return;
         }
+        "tcp-peer" => {
+            distributed::serve_tcp();
+            return;
+        }
+        "tcp-call" => {
+            let (m, p) = distributed::tcp_calls(CALLS / 5 / scale as usize);
+            format!("{m} {p}")
+        }
         "node-cast-1" => format!("{}", distributed::casts(TELLS / scale, 1)),
         "node-cast-4" => format!("{}", distributed::casts(TELLS / scale, 4)),
         "node-call" => {
@@ -578,8 +587,9 @@ fn run_phase(phase: &str, quick: bool) {
             "{}",
             distributed::down_after_kill(if quick { 2 } else { 5 })
         ),
-        "node-bulk" => {
-            let (idle, during, worst) = distributed::small_beside_large();
+        "node-bulk" | "node-bulk-bytes" => {
+            let binary = phase.ends_with("bytes");
+            let (idle, during, worst) = distributed::small_beside_large(binary);
             format!("{idle} {during} {worst}")
         }
         "tell-kameo" => format!("{}", tell_kameo(TELLS / scale)),
@@ -674,6 +684,8 @@ fn main() {
     let node_pipelined = measure("node-pipelined", reps.min(3), quick);
     let node_down = measure("node-down", 1, quick);
     let node_bulk = measure("node-bulk", reps.min(3), quick);
+    let node_bulk_bytes = measure("node-bulk-bytes", reps.min(3), quick);
+    let tcp_call = measure("tcp-call", reps.min(3), quick);
     eprintln!("\r{:40}", "");
 
     let row = |name: &str, ours: f64, base: f64, unit: &str, higher_is_better: bool| {
@@ -876,17 +888,21 @@ fn main() {
         "M msg/s",
         true,
     );
+    println!(
+        "{:<28} {:>14} {:>14}",
+        "two OS processes, loopback", "between nodes", "raw tokio TCP"
+    );
     row(
         "call round trip, median",
         column(&node_call, 0) / 1e3,
-        column(&call_ours, 0) / 1e3,
+        column(&tcp_call, 0) / 1e3,
         "us",
         false,
     );
     row(
         "call round trip, p99",
         column(&node_call, 1) / 1e3,
-        column(&call_ours, 1) / 1e3,
+        column(&tcp_call, 1) / 1e3,
         "us",
         false,
     );
@@ -908,18 +924,20 @@ fn main() {
         "{:<28} {:>14} {:>14}",
         "small call round trip", "16 MiB crossing", "idle"
     );
-    row(
-        "  median",
-        column(&node_bulk, 1),
-        column(&node_bulk, 0),
-        "us",
-        false,
-    );
-    row(
-        "  worst",
-        column(&node_bulk, 2),
-        column(&node_bulk, 0),
-        "us",
-        false,
-    );
+    for (what, runs) in [("Vec<u8>", &node_bulk), ("Bytes", &node_bulk_bytes)] {
+        row(
+            &format!("  {what}, median"),
+            column(runs, 1),
+            column(runs, 0),
+            "us",
+            false,
+        );
+        row(
+            &format!("  {what}, worst"),
+            column(runs, 2) / 1e3,
+            column(runs, 0) / 1e3,
+            "ms",
+            false,
+        );
+    }
 }

@@ -63,6 +63,9 @@ pub(crate) struct Connection {
     down: watch::Sender<Option<ExitReason>>,
 }
 
+/// The most a thread's encoding buffer keeps between sends.
+const SCRATCH_KEEP: usize = 256 << 10;
+
 thread_local! {
     /// The encoding buffer of this thread's sends: no allocation per message.
     static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -102,6 +105,10 @@ impl Connection {
     /// Encodes `msg` for the other node's actor `to` and queues it; room was checked.
     pub(crate) fn send<A: RemoteActor>(&self, to: u64, msg: A::Msg) -> Result<(), SendError> {
         SCRATCH.with_borrow_mut(|body| {
+            if body.capacity() > SCRATCH_KEEP {
+                // A large message grew it: give the memory back rather than keep it per thread.
+                *body = Vec::new();
+            }
             body.clear();
             let pending = A::__encode(msg, body).map_err(SendError::Remote)?;
             match pending {
@@ -297,7 +304,7 @@ impl Connection {
             Envelope::Call { to, corr, body } => {
                 let outcome = match self.exports.get(to) {
                     None => Err(RemoteError::Unknown(format!(
-                        "actor {to} is not exported by node this node (stopped, or never registered)"
+                        "actor {to} is not exported by this node (stopped, or never registered)"
                     ))),
                     Some(inbound) => inbound.deliver(
                         body,

@@ -11,6 +11,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -30,6 +31,8 @@ pub(crate) struct Outbox {
     capacity: usize,
     max_frame: usize,
     max_message: usize,
+    /// The id of the next large message (its fragments carry it).
+    next_bulk: AtomicU64,
 }
 
 #[derive(Default)]
@@ -39,7 +42,6 @@ struct State {
     /// Large messages in fragments, taken round-robin one fragment at a time.
     bulk: VecDeque<VecDeque<Frame>>,
     bulk_bytes: usize,
-    next_bulk: u64,
     /// Senders waiting for room.
     waiting: Vec<Waker>,
     /// The writer found nothing to do and waits for a notification.
@@ -69,6 +71,7 @@ impl Outbox {
             capacity: capacity.max(1),
             max_frame,
             max_message,
+            next_bulk: AtomicU64::new(0),
         }
     }
 
@@ -114,22 +117,27 @@ impl Outbox {
                 max: self.max_message,
             }));
         }
+        if len + 1 > self.max_frame {
+            // Copied and cut outside the lock: other senders and the writer go on meanwhile.
+            let mut whole = BytesMut::with_capacity(len);
+            whole.extend_from_slice(header);
+            whole.extend_from_slice(body);
+            let id = self.next_bulk.fetch_add(1, Ordering::Relaxed);
+            let frames: VecDeque<Frame> = wire::split(id, whole.freeze(), self.max_frame).into();
+            let mut state = lock(&self.state);
+            if let Some(reason) = &state.closed {
+                return Err(SendError::Stopped(reason.clone()));
+            }
+            state.bulk_bytes += len;
+            state.bulk.push_back(frames);
+            self.notify(&mut state);
+            return Ok(());
+        }
         let mut state = lock(&self.state);
         if let Some(reason) = &state.closed {
             return Err(SendError::Stopped(reason.clone()));
         }
-        if len + 1 > self.max_frame {
-            let mut whole = BytesMut::with_capacity(len);
-            whole.extend_from_slice(header);
-            whole.extend_from_slice(body);
-            let id = state.next_bulk;
-            state.next_bulk += 1;
-            let frames: VecDeque<Frame> = wire::split(id, whole.freeze(), self.max_frame).into();
-            state.bulk_bytes += len;
-            state.bulk.push_back(frames);
-        } else {
-            put_frame(&mut state.data, Kind::Data, header, body);
-        }
+        put_frame(&mut state.data, Kind::Data, header, body);
         self.notify(&mut state);
         Ok(())
     }
