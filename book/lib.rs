@@ -23,6 +23,7 @@ chapters! {
     testing => "testing.md",
     observing => "observing.md",
     bridges => "bridges.md",
+    cluster => "cluster.md",
     performance => "performance.md",
     fairness => "fairness.md",
     traffic_app => "traffic-app.md",
