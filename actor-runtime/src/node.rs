@@ -67,7 +67,8 @@ pub struct NodeConfig {
     pub heartbeat: Duration,
     /// A connection silent this long is declared lost (default 5 s).
     pub silence: Duration,
-    /// Each handshake step must arrive within this (default 5 s).
+    /// Each handshake step, and the answer to a look-up or a remote spawn, must arrive
+    /// within this (default 5 s).
     pub handshake_timeout: Duration,
     /// The largest frame this node accepts; the handshake agrees on the smaller of two
     /// (default [`wire::DEFAULT_MAX_FRAME`], 64 KiB). Larger messages travel in fragments.
@@ -151,6 +152,9 @@ pub enum NodeError {
     NoRoute(String),
     /// The other node has no such actor, or it is of another kind.
     NotFound(String),
+    /// The other node refused to spawn the actor (its kind is not allowed there, or its
+    /// arguments do not decode), or the actor's `#[init]` failed.
+    Spawn(String),
     /// An actor is already registered under that name on this node.
     NameTaken {
         /// The name.
@@ -172,6 +176,7 @@ impl fmt::Display for NodeError {
                 "no route to node `{name}`: connect to it first, or give its address with `NodeConfig::route`"
             ),
             NodeError::NotFound(e) => f.write_str(e),
+            NodeError::Spawn(e) => write!(f, "remote spawn failed: {e}"),
             NodeError::NameTaken { name, holder } => {
                 write!(
                     f,
@@ -403,6 +408,47 @@ impl Node {
             .lookup(name, A::KIND, self.inner.config.handshake_timeout)
             .await
             .map_err(|e| NodeError::NotFound(e.replace("this node", node)))?;
+        Ok(Remote::new(conn, id))
+    }
+
+    /// Lets other nodes start actors of kind `A` on this node with [`Node::spawn`]. Kinds not
+    /// allowed are refused: a node runs only the code its owner chose to offer.
+    pub fn allow_spawn<A>(&self)
+    where
+        A: RemoteActor,
+        A::Args: serde::de::DeserializeOwned,
+    {
+        self.inner.exports.allow_spawn::<A>();
+    }
+
+    /// Starts an actor of type `A` on node `node` with `args` (its `#[init]` runs there) and
+    /// returns its handle. The actor is linked to nothing: [`Ctx::link`](crate::Ctx::link) or
+    /// [`Ctx::monitor`](crate::Ctx::monitor) it to hear when it stops.
+    ///
+    /// # Errors
+    /// [`NodeError::Spawn`] if that node does not [allow](Node::allow_spawn) the kind, the
+    /// arguments do not encode or decode or do not fit in one frame, or `#[init]` fails;
+    /// as [`Node::lookup`] if the node cannot be reached. If the answer does not come within
+    /// [`NodeConfig::handshake_timeout`] the call fails, and an actor started after all runs
+    /// on unknown to this node.
+    pub async fn spawn<A>(&self, node: &str, args: A::Args) -> Result<Remote<A>, NodeError>
+    where
+        A: RemoteActor,
+        A::Args: serde::Serialize,
+    {
+        let args = rmp_serde::to_vec(&args)
+            .map(bytes::Bytes::from)
+            .map_err(|e| {
+                NodeError::Spawn(format!(
+                    "the arguments for a `{}` do not encode: {e}",
+                    A::KIND
+                ))
+            })?;
+        let conn = self.peer(node).await?;
+        let id = conn
+            .spawn(A::KIND, args, self.inner.config.handshake_timeout)
+            .await
+            .map_err(|e| NodeError::Spawn(e.replace("this node", &format!("node `{node}`"))))?;
         Ok(Remote::new(conn, id))
     }
 

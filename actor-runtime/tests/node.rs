@@ -336,3 +336,106 @@ async fn heartbeats_keep_an_idle_connection_up_past_the_silence_limit() {
     assert_eq!(a.peers().len(), 1);
     assert_eq!(a.stats().connections_lost, 0);
 }
+
+/// A counter that starts at its argument, and refuses to start at 0.
+#[actor]
+struct Seeded {
+    total: u64,
+}
+
+#[actor(remote = "test.Seeded")]
+impl Seeded {
+    #[init]
+    fn init(start: u64) -> Result<Self, String> {
+        if start == 0 {
+            return Err("a seeded counter starts above 0".into());
+        }
+        Ok(Seeded { total: start })
+    }
+
+    #[handle(call)]
+    fn total(&mut self) -> u64 {
+        self.total
+    }
+}
+
+#[tokio::test]
+async fn a_kind_allowed_for_remote_spawn_starts_there_with_its_arguments() {
+    let (a, b) = pair().await;
+    b.allow_spawn::<Seeded>();
+    let seeded: Remote<Seeded> = a.spawn("b", 41).await.expect("spawned on b");
+    assert_eq!(seeded.node(), "b");
+    assert_eq!(seeded.total().await, Ok(41));
+    // It runs on b, and a's handle reaches it like any other remote actor.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = Watcher::spawn(tx).await.expect("watcher");
+    let counter: Remote<Counter> = {
+        b.allow_spawn::<Counter>();
+        a.spawn("b", ()).await.expect("a counter on b")
+    };
+    watcher.watch(counter.clone()).expect("watch");
+    counter.add(2).expect("add");
+    assert_eq!(counter.total().await, Ok(2));
+    counter.kill();
+    let (pid, reason) = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("a down in time")
+        .expect("down");
+    assert_eq!((pid, reason), (counter.pid(), ExitReason::Killed));
+}
+
+#[tokio::test]
+async fn remote_spawn_of_a_kind_not_allowed_is_refused_with_the_fix() {
+    let (a, _b) = pair().await;
+    let refused = a
+        .spawn::<Seeded>("b", 1)
+        .await
+        .expect_err("not allowed on b");
+    let NodeError::Spawn(why) = &refused else {
+        panic!("expected a spawn error, got {refused:?}");
+    };
+    assert!(why.contains("node `b` does not allow"), "{why}");
+    assert!(why.contains("`test.Seeded`"), "{why}");
+    assert!(why.contains("Node::allow_spawn"), "{why}");
+}
+
+#[tokio::test]
+async fn a_remote_spawn_whose_init_fails_reports_the_init_error() {
+    let (a, b) = pair().await;
+    b.allow_spawn::<Seeded>();
+    let failed = a.spawn::<Seeded>("b", 0).await.expect_err("init refuses 0");
+    assert!(
+        failed
+            .to_string()
+            .contains("a seeded counter starts above 0"),
+        "{failed}"
+    );
+    // The connection is unharmed.
+    assert_eq!(
+        a.spawn::<Seeded>("b", 5)
+            .await
+            .expect("spawn")
+            .total()
+            .await,
+        Ok(5)
+    );
+}
+
+#[tokio::test]
+async fn a_request_too_large_for_a_frame_is_refused_before_it_is_sent() {
+    let (a, b) = pair().await;
+    b.allow_spawn::<Counter>();
+    let name = "x".repeat(200 << 10);
+    let refused = a
+        .lookup::<Counter>("b", &name)
+        .await
+        .expect_err("too large");
+    assert!(
+        refused.to_string().contains("does not fit in a frame"),
+        "{refused}"
+    );
+    // The connection is still up: nothing oversized went out.
+    let counter: Remote<Counter> = a.spawn("b", ()).await.expect("spawn");
+    assert_eq!(counter.total().await, Ok(0));
+    assert_eq!(a.stats().connections_lost, 0);
+}

@@ -144,14 +144,60 @@ impl Connection {
         kind: &str,
         timeout: Duration,
     ) -> Result<u64, String> {
+        self.ask(
+            |corr| Control::Lookup {
+                corr,
+                name: name.to_owned(),
+                kind: kind.to_owned(),
+            },
+            "a look-up",
+            timeout,
+        )
+        .await
+    }
+
+    /// Asks the other node to start an actor of `kind` with `args` (MessagePack); its id.
+    pub(crate) async fn spawn(
+        &self,
+        kind: &str,
+        args: bytes::Bytes,
+        timeout: Duration,
+    ) -> Result<u64, String> {
+        self.ask(
+            |corr| Control::Spawn {
+                corr,
+                kind: kind.to_owned(),
+                args,
+            },
+            "a spawn",
+            timeout,
+        )
+        .await
+    }
+
+    /// Sends the request `ask` builds around a fresh correlation id and waits for the
+    /// other node's `Found`.
+    async fn ask(
+        &self,
+        ask: impl FnOnce(u64) -> Control,
+        what: &str,
+        timeout: Duration,
+    ) -> Result<u64, String> {
         let corr = self.next_corr.fetch_add(1, Ordering::Relaxed);
+        let request = pack(&ask(corr));
+        // A control frame is never split, and the other node closes a connection that sends
+        // one over its limit.
+        if request.len() + 1 > self.out.max_frame() {
+            return Err(format!(
+                "{what} of {} bytes does not fit in a frame to node `{}` (at most {} bytes)",
+                request.len(),
+                self.peer.name,
+                self.out.max_frame() - 1
+            ));
+        }
         let (tx, rx) = oneshot::channel();
         lock(&self.lookups).insert(corr, tx);
-        self.out.control(&pack(&Control::Lookup {
-            corr,
-            name: name.to_owned(),
-            kind: kind.to_owned(),
-        }));
+        self.out.control(&request);
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(format!(
@@ -161,7 +207,7 @@ impl Connection {
             Err(_) => {
                 lock(&self.lookups).remove(&corr);
                 Err(format!(
-                    "node `{}` did not answer a look-up within {timeout:?}",
+                    "node `{}` did not answer {what} within {timeout:?}",
                     self.peer.name
                 ))
             }
@@ -271,6 +317,21 @@ impl Connection {
                 if let Some(tx) = lock(&self.lookups).remove(&corr) {
                     let _ = tx.send(result);
                 }
+            }
+            Control::Spawn { corr, kind, args } => {
+                let Some(spawner) = self.exports.spawner(&kind) else {
+                    let result = Err(format!(
+                        "this node does not allow other nodes to spawn a `{kind}` (`Node::allow_spawn` there lets them)"
+                    ));
+                    self.out.control(&pack(&Control::Found { corr, result }));
+                    return;
+                };
+                // `#[init]` may take its time: the reader goes on meanwhile.
+                let (out, exports) = (self.out.clone(), self.exports.clone());
+                tokio::spawn(async move {
+                    let result = spawner.spawn(exports, args).await;
+                    out.control(&pack(&Control::Found { corr, result }));
+                });
             }
             other => self.reject(&format!("unexpected control message {other:?}")),
         }

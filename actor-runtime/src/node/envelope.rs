@@ -52,10 +52,17 @@ pub(crate) enum Control {
         name: String,
         kind: String,
     },
-    /// The answer: its id, or why there is none.
+    /// The answer to a look-up or a spawn: the actor's id, or why there is none.
     Found {
         corr: u64,
         result: Result<u64, String>,
+    },
+    /// Start an actor of `kind` with these arguments (MessagePack, carried as one binary
+    /// string) on your node, if your node allows it.
+    Spawn {
+        corr: u64,
+        kind: String,
+        args: bytes::Bytes,
     },
 }
 

@@ -1,7 +1,9 @@
-//! The local actors other nodes may reach: by id, and by the names they were registered under.
+//! The local actors other nodes may reach: by id, and by the names they were registered under;
+//! and the kinds other nodes may spawn here.
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
@@ -67,10 +69,40 @@ impl<A: RemoteActor> Inbound for Exported<A> {
     }
 }
 
+/// The outcome of a spawn asked for by another node: the new actor's id, or why there is none.
+pub(crate) type Spawned = Pin<Box<dyn Future<Output = Result<u64, String>> + Send>>;
+
+/// A kind other nodes may spawn here, with its type erased.
+pub(crate) trait Spawner: Send + Sync {
+    /// Decodes the arguments, starts the actor and exports it by id.
+    fn spawn(&self, exports: Arc<Exports>, args: bytes::Bytes) -> Spawned;
+}
+
+struct SpawnerOf<A>(PhantomData<fn() -> A>);
+
+impl<A> Spawner for SpawnerOf<A>
+where
+    A: RemoteActor,
+    A::Args: serde::de::DeserializeOwned,
+{
+    fn spawn(&self, exports: Arc<Exports>, args: bytes::Bytes) -> Spawned {
+        Box::pin(async move {
+            let args: A::Args = rmp_serde::from_slice(&args)
+                .map_err(|e| format!("the arguments for a `{}` do not decode: {e}", A::KIND))?;
+            let addr = A::spawn(args)
+                .await
+                .map_err(|e| format!("a `{}` did not start: {e}", A::KIND))?;
+            exports.export(&addr);
+            Ok(addr.pid().id())
+        })
+    }
+}
+
 /// The node's table of reachable actors.
 #[derive(Default)]
 pub(crate) struct Exports {
     state: RwLock<State>,
+    spawners: RwLock<HashMap<&'static str, Arc<dyn Spawner>>>,
 }
 
 #[derive(Default)]
@@ -111,6 +143,35 @@ impl Exports {
             }
         }));
         Ok(())
+    }
+
+    /// Makes `addr` reachable by its id alone (a remotely spawned actor); forgotten when it
+    /// stops.
+    pub(crate) fn export<A: RemoteActor>(self: &Arc<Self>, addr: &Addr<A>) {
+        let id = addr.pid().id();
+        write(&self.state)
+            .by_id
+            .insert(id, Arc::new(Exported { addr: addr.clone() }));
+        let exports = Arc::downgrade(self);
+        addr.record().on_exit(Box::new(move |_| {
+            if let Some(exports) = exports.upgrade() {
+                write(&exports.state).by_id.remove(&id);
+            }
+        }));
+    }
+
+    /// Lets other nodes spawn actors of kind `A` here.
+    pub(crate) fn allow_spawn<A>(&self)
+    where
+        A: RemoteActor,
+        A::Args: serde::de::DeserializeOwned,
+    {
+        write(&self.spawners).insert(A::KIND, Arc::new(SpawnerOf::<A>(PhantomData)));
+    }
+
+    /// The spawner of `kind`, if other nodes may spawn it here.
+    pub(crate) fn spawner(&self, kind: &str) -> Option<Arc<dyn Spawner>> {
+        read(&self.spawners).get(kind).cloned()
     }
 
     pub(crate) fn get(&self, id: u64) -> Option<Arc<dyn Inbound>> {

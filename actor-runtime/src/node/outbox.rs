@@ -75,6 +75,11 @@ impl Outbox {
         }
     }
 
+    /// The largest frame the other node accepts.
+    pub(crate) fn max_frame(&self) -> usize {
+        self.max_frame
+    }
+
     /// Queues one control frame.
     pub(crate) fn control(&self, payload: &[u8]) {
         let mut state = lock(&self.state);
