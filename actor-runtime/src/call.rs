@@ -391,7 +391,7 @@ impl<M: Send + 'static, R> Future for CallFuture<'_, M, R> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         if let Some(remote) = this.target.remote() {
-            return this.poll_remote(cx, &**remote);
+            return this.poll_remote(cx, remote);
         }
         if this.cell.is_none() {
             match this.target.resolve() {

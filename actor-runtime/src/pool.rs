@@ -114,8 +114,8 @@ impl<M: Send + 'static> Route<M> for Workers<M> {
         self.cast_to_worker(msg)
     }
 
-    fn describe(&self) -> &'static str {
-        "Pool"
+    fn describe(&self) -> String {
+        "Pool".to_owned()
     }
 }
 

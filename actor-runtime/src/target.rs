@@ -22,11 +22,12 @@ pub struct Target<M> {
     kind: Kind<M>,
 }
 
+/// Two variants, not three: a route's pointer leaves one niche for `Local`, so a target (and
+/// every `Addr` and `Ctx`) stays 16 bytes. A third variant for remote actors made it 24 and
+/// cost every used idle actor 128 bytes of task; remote actors are routes instead.
 enum Kind<M> {
     Local(Arc<ProcessRecord<M>>),
     Routed(Arc<dyn Route<M>>),
-    #[cfg_attr(not(feature = "node"), allow(dead_code))]
-    Remote(Arc<dyn Outbound<M>>),
 }
 
 /// An actor on another node: messages are encoded into its connection's outbound queue.
@@ -42,14 +43,19 @@ pub(crate) trait Outbound<M>: Send + Sync {
 }
 
 /// Picks the mailbox a message goes to now. Implemented by the layers above addressing
-/// (supervised child slots, pools), so this layer never names them.
+/// (supervised child slots, pools, and remote actors, which have none), so this layer never
+/// names them.
 pub(crate) trait Route<M>: Send + Sync {
     /// The mailbox a call goes to now.
     fn pick(&self) -> Result<Arc<ProcessRecord<M>>, Unavailable>;
     /// Fail-fast send of a cast message.
     fn cast(&self, msg: M) -> Result<(), SendError>;
     /// What `Debug` prints for a target on this route.
-    fn describe(&self) -> &'static str;
+    fn describe(&self) -> String;
+    /// The connection, if the route leads to an actor on another node.
+    fn outbound(&self) -> Option<&dyn Outbound<M>> {
+        None
+    }
 }
 
 impl<M> Clone for Target<M> {
@@ -58,7 +64,6 @@ impl<M> Clone for Target<M> {
             kind: match &self.kind {
                 Kind::Local(c) => Kind::Local(c.clone()),
                 Kind::Routed(r) => Kind::Routed(r.clone()),
-                Kind::Remote(r) => Kind::Remote(r.clone()),
             },
         }
     }
@@ -68,8 +73,7 @@ impl<M> fmt::Debug for Target<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             Kind::Local(c) => fmt::Debug::fmt(c, f),
-            Kind::Routed(r) => f.write_str(r.describe()),
-            Kind::Remote(r) => f.write_str(&r.describe()),
+            Kind::Routed(r) => f.write_str(&r.describe()),
         }
     }
 }
@@ -110,26 +114,19 @@ impl<M: Send + 'static> Target<M> {
         }
     }
 
-    #[cfg_attr(not(feature = "node"), allow(dead_code))]
-    pub(crate) fn remote_target(outbound: Arc<dyn Outbound<M>>) -> Self {
-        Target {
-            kind: Kind::Remote(outbound),
-        }
-    }
-
     /// The mailbox of a target built by [`Target::local`].
     pub(crate) fn local_record(&self) -> Option<&Arc<ProcessRecord<M>>> {
         match &self.kind {
             Kind::Local(c) => Some(c),
-            Kind::Routed(_) | Kind::Remote(_) => None,
+            Kind::Routed(_) => None,
         }
     }
 
-    /// The connection of a target built by [`Target::remote_target`].
-    pub(crate) fn remote(&self) -> Option<&Arc<dyn Outbound<M>>> {
+    /// The connection, if the target is an actor on another node.
+    pub(crate) fn remote(&self) -> Option<&dyn Outbound<M>> {
         match &self.kind {
-            Kind::Remote(r) => Some(r),
-            Kind::Local(_) | Kind::Routed(_) => None,
+            Kind::Routed(r) => r.outbound(),
+            Kind::Local(_) => None,
         }
     }
 
@@ -139,8 +136,6 @@ impl<M: Send + 'static> Target<M> {
         match &self.kind {
             Kind::Local(c) => Ok(RecordRef::Borrowed(c)),
             Kind::Routed(r) => r.pick().map(RecordRef::Owned),
-            // Calls check `remote` first; a remote target has no local mailbox.
-            Kind::Remote(_) => Err(Unavailable::Stopped(ExitReason::NoConnection)),
         }
     }
 
@@ -149,7 +144,6 @@ impl<M: Send + 'static> Target<M> {
         match &self.kind {
             Kind::Local(c) => c.try_send(msg).map_err(|(_, e)| e),
             Kind::Routed(r) => r.cast(msg),
-            Kind::Remote(r) => r.cast(msg),
         }
     }
 }
@@ -196,8 +190,8 @@ impl<M: Send + 'static> Route<M> for ChildSlot<M> {
         }
     }
 
-    fn describe(&self) -> &'static str {
-        "Child"
+    fn describe(&self) -> String {
+        "Child".to_owned()
     }
 }
 

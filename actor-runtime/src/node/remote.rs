@@ -13,7 +13,7 @@ use crate::addr::{Linkable, ProcessRef};
 use crate::error::SendError;
 use crate::exit::ExitReason;
 use crate::pid::Pid;
-use crate::target::{Client, Outbound, Target};
+use crate::target::{self, Client, Outbound, Target, Unavailable};
 
 /// A handle to an actor of type `A` on another node, from [`Node::lookup`](super::Node::lookup).
 ///
@@ -70,6 +70,26 @@ impl<A: RemoteActor> Outbound<A::Msg> for Route<A> {
     }
 }
 
+/// A remote actor is a route with no local mailbox: calls take the connection
+/// ([`target::Route::outbound`]) instead.
+impl<A: RemoteActor> target::Route<A::Msg> for Route<A> {
+    fn pick(&self) -> Result<Arc<crate::record::ProcessRecord<A::Msg>>, Unavailable> {
+        Err(Unavailable::Stopped(ExitReason::NoConnection))
+    }
+
+    fn cast(&self, msg: A::Msg) -> Result<(), SendError> {
+        Outbound::cast(self, msg)
+    }
+
+    fn describe(&self) -> String {
+        Outbound::describe(self)
+    }
+
+    fn outbound(&self) -> Option<&dyn Outbound<A::Msg>> {
+        Some(self)
+    }
+}
+
 impl<A: RemoteActor> Remote<A> {
     pub(crate) fn new(conn: Arc<Connection>, id: u64) -> Self {
         let route = Arc::new(Route {
@@ -77,9 +97,9 @@ impl<A: RemoteActor> Remote<A> {
             id,
             _kind: PhantomData,
         });
-        let outbound: Arc<dyn Outbound<A::Msg>> = route.clone();
+        let routed: Arc<dyn target::Route<A::Msg>> = route.clone();
         Remote {
-            client: A::Client::__from_target(Target::remote_target(outbound)),
+            client: A::Client::__from_target(Target::routed(routed)),
             route,
         }
     }
