@@ -32,14 +32,11 @@ enum Kind<M> {
 
 /// An actor on another node: messages are encoded into its connection's outbound queue.
 /// Implemented by the node layer, so this layer never names connections.
+/// Casts go through [`Route::cast`]; this is what a waiting call needs beyond that.
 pub(crate) trait Outbound<M>: Send + Sync {
-    /// Fail-fast send: [`SendError::Full`] when the connection's queue has no room.
-    fn cast(&self, msg: M) -> Result<(), SendError>;
     /// Waiting send: `Pending` while the connection's queue is full; takes the message out of
     /// `msg` once it is queued.
     fn poll_send(&self, cx: &mut Context<'_>, msg: &mut Option<M>) -> Poll<Result<(), SendError>>;
-    /// What `Debug` prints.
-    fn describe(&self) -> String;
 }
 
 /// Picks the mailbox a message goes to now. Implemented by the layers above addressing

@@ -37,14 +37,6 @@ struct Route<A> {
 }
 
 impl<A: RemoteActor> Outbound<A::Msg> for Route<A> {
-    fn cast(&self, msg: A::Msg) -> Result<(), SendError> {
-        match self.conn.out.poll_room(None) {
-            Poll::Ready(Ok(())) => self.conn.send::<A>(self.id, msg),
-            Poll::Ready(Err(e)) => Err(e),
-            Poll::Pending => Err(SendError::Stopped(ExitReason::NoConnection)),
-        }
-    }
-
     fn poll_send(
         &self,
         cx: &mut Context<'_>,
@@ -59,15 +51,6 @@ impl<A: RemoteActor> Outbound<A::Msg> for Route<A> {
             Poll::Pending => Poll::Pending,
         }
     }
-
-    fn describe(&self) -> String {
-        format!(
-            "Remote<{}>({} on {})",
-            A::KIND,
-            self.conn.remote_pid(self.id),
-            self.conn.peer.name
-        )
-    }
 }
 
 /// A remote actor is a route with no local mailbox: calls take the connection
@@ -78,11 +61,20 @@ impl<A: RemoteActor> target::Route<A::Msg> for Route<A> {
     }
 
     fn cast(&self, msg: A::Msg) -> Result<(), SendError> {
-        Outbound::cast(self, msg)
+        match self.conn.out.poll_room(None) {
+            Poll::Ready(Ok(())) => self.conn.send::<A>(self.id, msg),
+            Poll::Ready(Err(e)) => Err(e),
+            Poll::Pending => Err(SendError::Stopped(ExitReason::NoConnection)),
+        }
     }
 
     fn describe(&self) -> String {
-        Outbound::describe(self)
+        format!(
+            "Remote<{}>({} on {})",
+            A::KIND,
+            self.conn.remote_pid(self.id),
+            self.conn.peer.name
+        )
     }
 
     fn outbound(&self) -> Option<&dyn Outbound<A::Msg>> {
@@ -155,7 +147,7 @@ impl<A: RemoteActor> Clone for Remote<A> {
 
 impl<A: RemoteActor> fmt::Debug for Remote<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.route.describe())
+        f.write_str(&target::Route::describe(&*self.route))
     }
 }
 
