@@ -37,7 +37,9 @@ use tokio_util::codec::{Framed, FramedParts};
 use crate::addr::Addr;
 use crate::exit::ExitReason;
 use crate::pid::Pid;
+use crate::pool::Pool;
 use crate::sync::lock;
+use crate::target::Client;
 use connection::{Connection, Counters};
 use envelope::{Control, pack, unpack};
 use exports::Exports;
@@ -347,9 +349,40 @@ impl Node {
     /// # Errors
     /// [`NodeError::NameTaken`] if a running actor holds the name already.
     pub fn register<A: RemoteActor>(&self, name: &str, addr: &Addr<A>) -> Result<(), NodeError> {
+        let target = Client::__target(&**addr).clone();
         self.inner
             .exports
-            .register(name, addr)
+            .register::<A, A>(Some(name), target, addr)
+            .map_err(|holder| NodeError::NameTaken {
+                name: name.to_owned(),
+                holder,
+            })
+    }
+
+    /// Makes a pool of `W` reachable from other nodes as `name`, until the pool stops. They
+    /// look it up as any `W` (`lookup::<W>(node, name)`), and each message goes to the pool's
+    /// next worker with room, as it does locally: when every worker is full a call fails
+    /// with [`CallError::Overloaded`](crate::CallError::Overloaded) and a cast is shed. Links
+    /// and monitors from other nodes attach to the pool's supervisor.
+    ///
+    /// # Errors
+    /// [`NodeError::NameTaken`] if a running actor holds the name already;
+    /// [`NodeError::NotFound`] if the pool is not running (a pool in a `#[supervisor]`
+    /// between restarts).
+    pub fn register_pool<W: RemoteActor>(
+        &self,
+        name: &str,
+        pool: &Pool<W>,
+    ) -> Result<(), NodeError> {
+        let Some(supervisor) = Pool::supervisor(pool) else {
+            return Err(NodeError::NotFound(format!(
+                "the pool to register as `{name}` is not running"
+            )));
+        };
+        let target = Client::__target(&**pool).clone();
+        self.inner
+            .exports
+            .register::<W, _>(Some(name), target, &supervisor)
             .map_err(|holder| NodeError::NameTaken {
                 name: name.to_owned(),
                 holder,

@@ -36,6 +36,12 @@ impl Counter {
         self.total
     }
 
+    /// Which actor answered (a pool's workers differ).
+    #[handle(call)]
+    fn who(&mut self, ctx: &mut Ctx<Self>) -> u64 {
+        ctx.pid().id()
+    }
+
     #[handle(call)]
     fn size(&mut self, bytes: Vec<u8>) -> usize {
         bytes.len()
@@ -438,4 +444,48 @@ async fn a_request_too_large_for_a_frame_is_refused_before_it_is_sent() {
     let counter: Remote<Counter> = a.spawn("b", ()).await.expect("spawn");
     assert_eq!(counter.total().await, Ok(0));
     assert_eq!(a.stats().connections_lost, 0);
+}
+
+#[tokio::test]
+async fn a_pool_registered_on_a_node_is_reached_through_its_workers_client() {
+    let (a, b) = pair().await;
+    let pool = actor_runtime::Pool::<Counter>::start(2, ())
+        .await
+        .expect("pool");
+    b.register_pool("counters", &pool).expect("register");
+    let remote: Remote<Counter> = a.lookup("b", "counters").await.expect("lookup");
+    // Round-robin over the workers, as for a local caller.
+    let mut answered = std::collections::HashSet::new();
+    for _ in 0..4 {
+        answered.insert(remote.who().await.expect("who"));
+    }
+    assert_eq!(answered.len(), 2, "both workers answered: {answered:?}");
+    for _ in 0..10 {
+        remote.add(1).expect("cast");
+    }
+    let mut total = 0;
+    for _ in 0..2 {
+        total += remote.total().await.expect("total");
+    }
+    assert_eq!(total, 10, "each cast reached one worker");
+
+    // A monitor from the other node watches the pool's supervisor.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = Watcher::spawn(tx).await.expect("watcher");
+    watcher.watch(remote.clone()).expect("watch");
+    assert_eq!(remote.total().await.map(|_| ()), Ok(()));
+    actor_runtime::Pool::stop(&pool);
+    let (pid, reason) = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("a down in time")
+        .expect("down");
+    assert_eq!((pid, reason), (remote.pid(), ExitReason::Shutdown));
+    let gone = a
+        .lookup::<Counter>("b", "counters")
+        .await
+        .expect_err("stopped");
+    assert_eq!(
+        gone.to_string(),
+        "no actor is registered as `counters` on node `b`"
+    );
 }

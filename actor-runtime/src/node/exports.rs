@@ -8,12 +8,13 @@ use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
 use super::kind::RemoteActor;
-use crate::addr::{Addr, Rejected};
+use crate::addr::{Addr, Addressable};
 use crate::call::ReplyRoute;
 use crate::error::{CallError, RemoteError, SendError};
 use crate::exit::ExitReason;
 use crate::pid::Pid;
 use crate::sync::{read, write};
+use crate::target::{Client, Target, Unavailable};
 
 /// How a message from another node was handed to its actor.
 pub(crate) enum Delivery {
@@ -30,8 +31,9 @@ pub(crate) trait Inbound: Send + Sync {
     fn deliver(&self, body: &[u8], reply: Option<ReplyRoute>) -> Result<Delivery, RemoteError>;
 }
 
+/// An actor's mailbox, or a route that picks one (a pool's next worker with room).
 struct Exported<A: RemoteActor> {
-    addr: Addr<A>,
+    target: Target<A::Msg>,
 }
 
 impl<A: RemoteActor> Inbound for Exported<A> {
@@ -42,15 +44,31 @@ impl<A: RemoteActor> Inbound for Exported<A> {
     fn deliver(&self, body: &[u8], reply: Option<ReplyRoute>) -> Result<Delivery, RemoteError> {
         let back = reply.as_ref().map(|r| (r.sink.clone(), r.corr));
         let msg = A::__decode(body, reply)?;
-        match self.addr.try_send(msg) {
-            Ok(()) => Ok(Delivery::Done),
-            Err(Rejected { msg, error }) => match error {
-                SendError::Full { .. } => {
-                    let addr = self.addr.clone();
-                    Ok(Delivery::Wait(Box::pin(async move {
-                        let _ = addr.send(msg).await;
-                    })))
+        let record = match self.target.resolve() {
+            Ok(record) => Arc::clone(&record),
+            // Every worker of a pool is full: a call is refused as it would be locally, and a
+            // cast is shed (and counted) by the pool.
+            Err(Unavailable::Overloaded) => {
+                match back {
+                    Some((sink, corr)) => sink.reply(corr, Err(CallError::Overloaded)),
+                    None => drop(self.target.cast(msg)),
                 }
+                return Ok(Delivery::Done);
+            }
+            Err(Unavailable::Stopped(reason)) => {
+                if let Some((sink, corr)) = back {
+                    sink.reply(corr, Err(CallError::Stopped(reason)));
+                }
+                return Ok(Delivery::Done);
+            }
+        };
+        match record.try_send(msg) {
+            Ok(()) => Ok(Delivery::Done),
+            Err((msg, error)) => match error {
+                SendError::Full { .. } => Ok(Delivery::Wait(Box::pin(async move {
+                    let mut slot = Some(msg);
+                    let _ = std::future::poll_fn(|cx| record.poll_send(cx, &mut slot)).await;
+                }))),
                 error => {
                     // Answer before the message (and its reply slot) is dropped, so the caller
                     // hears why and not "no reply".
@@ -112,33 +130,37 @@ struct State {
 }
 
 impl Exports {
-    /// Makes `addr` reachable under `name`; forgotten when the actor stops.
-    pub(crate) fn register<A: RemoteActor>(
+    /// Makes the actor (or pool) behind `target` reachable by the id of `lives`, and under
+    /// `name` if given; both are forgotten when `lives` stops (a pool's supervisor).
+    pub(crate) fn register<A: RemoteActor, L: Addressable>(
         self: &Arc<Self>,
-        name: &str,
-        addr: &Addr<A>,
+        name: Option<&str>,
+        target: Target<A::Msg>,
+        lives: &Addr<L>,
     ) -> Result<(), Pid> {
-        let id = addr.pid().id();
+        let id = lives.pid().id();
         {
             let mut state = write(&self.state);
-            if let Some(&holder) = state.names.get(name) {
-                if holder != id && state.by_id.contains_key(&holder) {
-                    return Err(Pid::local(holder));
+            if let Some(name) = name {
+                if let Some(&holder) = state.names.get(name) {
+                    if holder != id && state.by_id.contains_key(&holder) {
+                        return Err(Pid::local(holder));
+                    }
                 }
+                state.names.insert(name.to_owned(), id);
             }
-            state.names.insert(name.to_owned(), id);
-            state
-                .by_id
-                .insert(id, Arc::new(Exported { addr: addr.clone() }));
+            state.by_id.insert(id, Arc::new(Exported::<A> { target }));
         }
         let exports = Arc::downgrade(self);
-        let name = name.to_owned();
-        addr.record().on_exit(Box::new(move |_| {
+        let name = name.map(str::to_owned);
+        lives.record().on_exit(Box::new(move |_| {
             if let Some(exports) = exports.upgrade() {
                 let mut state = write(&exports.state);
                 state.by_id.remove(&id);
-                if state.names.get(&name) == Some(&id) {
-                    state.names.remove(&name);
+                if let Some(name) = name {
+                    if state.names.get(&name) == Some(&id) {
+                        state.names.remove(&name);
+                    }
                 }
             }
         }));
@@ -148,16 +170,9 @@ impl Exports {
     /// Makes `addr` reachable by its id alone (a remotely spawned actor); forgotten when it
     /// stops.
     pub(crate) fn export<A: RemoteActor>(self: &Arc<Self>, addr: &Addr<A>) {
-        let id = addr.pid().id();
-        write(&self.state)
-            .by_id
-            .insert(id, Arc::new(Exported { addr: addr.clone() }));
-        let exports = Arc::downgrade(self);
-        addr.record().on_exit(Box::new(move |_| {
-            if let Some(exports) = exports.upgrade() {
-                write(&exports.state).by_id.remove(&id);
-            }
-        }));
+        let target = Client::__target(&**addr).clone();
+        // An id alone is never taken.
+        let _ = self.register::<A, A>(None, target, addr);
     }
 
     /// Lets other nodes spawn actors of kind `A` here.
