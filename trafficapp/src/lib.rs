@@ -1,10 +1,12 @@
 //! The vehicle-monitoring system on actor-runtime: position reports arrive over UDP as
 //! msgpack, are published on a `traffic` topic, decoded by an ingest pool, batched into the
-//! store by a single writer, and served nearest-first over HTTPS by a query pool.
+//! store by a single writer, and served nearest-first over HTTPS by a query pool, which can
+//! run on a node of its own ([`cluster`]).
 //!
 //! See the book's "Traffic app" chapter for a walk through the code.
 
 pub mod actors;
+pub mod cluster;
 pub mod geo;
 pub mod packet;
 pub mod settings;
@@ -15,6 +17,7 @@ use std::time::Duration;
 
 use actor_runtime::io::http::HttpServer;
 use actor_runtime::io::observer::Observer;
+use actor_runtime::node::Node;
 use actor_runtime::{App, AppController, AppError, introspect, telemetry as runtime_telemetry};
 
 pub use settings::Settings;
@@ -25,6 +28,9 @@ pub enum StartError {
     /// One of its applications failed to start.
     #[error(transparent)]
     App(#[from] AppError),
+    /// The node for `--query-node` did not start.
+    #[error(transparent)]
+    Cluster(#[from] cluster::ClusterError),
     /// The observer page could not bind its address.
     #[error("cannot serve the observer on {addr}: {error}")]
     Observer {
@@ -48,20 +54,37 @@ pub struct Running {
     pub observer: Option<HttpServer>,
     /// Samples the runtime's per-kind actor figures into `/metrics`.
     pub actor_metrics: tokio::task::JoinHandle<()>,
+    /// This process's node, with `--query-node`; shut down when this is dropped.
+    pub node: Option<Node>,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
         self.actor_metrics.abort();
+        if let Some(node) = &self.node {
+            node.shutdown();
+        }
     }
 }
 
-/// Starts the app with `settings`: the pipeline first, then the network edges.
+/// Starts the app with `settings`: its node if `--query-node` asks for one, the pipeline,
+/// then the network edges.
 ///
 /// # Errors
-/// A child failed to start (a port in use, a store that cannot be opened), or the observer
-/// could not bind its address.
+/// A child failed to start (a port in use, a store that cannot be opened, a query node that
+/// cannot be reached), the node could not start, or the observer could not bind its address.
 pub async fn start(settings: Settings) -> Result<Running, StartError> {
+    let node = cluster::start(&settings).await?;
+    let started = start_apps(settings, node.clone()).await;
+    if started.is_err()
+        && let Some(node) = &node
+    {
+        node.shutdown();
+    }
+    started
+}
+
+async fn start_apps(settings: Settings, node: Option<Node>) -> Result<Running, StartError> {
     let observer = settings.observer;
     let observer_kill = settings.observer_kill;
     runtime_telemetry::set_message_timing(settings.message_timing);
@@ -91,5 +114,6 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         edge,
         observer,
         actor_metrics: introspect::spawn_metrics_sampler(sample_every),
+        node,
     })
 }

@@ -79,6 +79,67 @@ pub struct Settings {
     /// are sampled into `/metrics`, in milliseconds.
     #[arg(long, env = "TRAFFIC_ACTOR_METRICS_MS", default_value_t = 1000)]
     pub actor_metrics_ms: u64,
+    /// Run only the query pool, on a node other processes reach with `--query-node`; it
+    /// listens on `--node-listen` and reads the same `--store`.
+    #[arg(
+        long,
+        env = "TRAFFIC_SERVE_QUERIES",
+        requires = "cookie",
+        requires = "node_listen"
+    )]
+    pub serve_queries: bool,
+    /// Send queries to the pool of the node `NAME@HOST:PORT` (started with
+    /// `--serve-queries`) instead of starting one here.
+    #[arg(long, env = "TRAFFIC_QUERY_NODE", value_parser = parse_node, requires = "cookie", conflicts_with = "serve_queries")]
+    pub query_node: Option<(String, SocketAddr)>,
+    /// This process's node name, unique among the nodes that talk to each other.
+    #[arg(long, env = "TRAFFIC_NODE_NAME", default_value = "traffic")]
+    pub node_name: String,
+    /// Where this process's node listens for other nodes.
+    #[arg(long, env = "TRAFFIC_NODE_LISTEN")]
+    pub node_listen: Option<SocketAddr>,
+    /// The secret the nodes share (never sent: the handshake proves it with an HMAC).
+    #[arg(long, env = "TRAFFIC_COOKIE", hide_env_values = true)]
+    pub cookie: Option<Cookie>,
+}
+
+/// The secret the nodes share. `Debug` does not print it, so logging the settings does not
+/// leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Cookie(String);
+
+impl Cookie {
+    /// The secret itself.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Cookie {
+    fn from(secret: String) -> Cookie {
+        Cookie(secret)
+    }
+}
+
+impl std::fmt::Debug for Cookie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cookie(<hidden>)")
+    }
+}
+
+/// `NAME@HOST:PORT`, as `--query-node` takes it.
+fn parse_node(text: &str) -> Result<(String, SocketAddr), String> {
+    let (name, addr) = text
+        .split_once('@')
+        .ok_or_else(|| format!("`{text}` is not NAME@HOST:PORT (e.g. queries@127.0.0.1:4370)"))?;
+    if name.is_empty() {
+        return Err(format!("`{text}` has no node name before `@`"));
+    }
+    let addr = addr
+        .parse()
+        .map_err(|e| format!("`{addr}` is not HOST:PORT: {e}"))?;
+    Ok((name.to_owned(), addr))
 }
 
 impl Settings {

@@ -8,7 +8,7 @@
 //! one's own). The PostgreSQL client drives its own small runtime and refuses to run on a
 //! runtime worker.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::packet::Position;
 
@@ -19,7 +19,7 @@ pub use postgis::Postgis;
 pub use sqlite::Sqlite;
 
 /// A stored position found by a query, with its distance from the query point.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Found {
     /// The vehicle's identifier.
     #[serde(rename = "ID")]

@@ -1,5 +1,6 @@
 //! Query workers: each owns a read connection and answers nearest-k queries on a thread of
-//! its own.
+//! its own. Remote (`traffic.Query`): with `--serve-queries` the pool runs on a node of its
+//! own, and the web actor of another process reaches it through the same client.
 
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ pub struct Query {
     reader: Box<dyn Reader>,
 }
 
-#[actor]
+#[actor(remote = "traffic.Query")]
 impl Query {
     /// Runs on the caller's task, like every `#[init]`: opening the reader goes to the
     /// blocking pool.

@@ -1,13 +1,19 @@
 //! The web actor: the HTTPS query API (nearest vehicles), `/healthz` and `/metrics`. It starts
-//! the query pool linked to itself, so the two live and restart together.
+//! the query pool linked to itself, so the two live and restart together; with
+//! `--query-node` it looks up the pool of that node instead and links to it, so a lost
+//! connection stops the web actor (`NoConnection`) and its supervisor restarts it, which
+//! looks the pool up again (for up to [`QUERY_NODE_WAIT`](crate::cluster::QUERY_NODE_WAIT)
+//! per start).
 
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actor_runtime::Pool;
 use actor_runtime::io::http::{CallRejection, HttpServer, serve_tls};
 use actor_runtime::io::tls::TlsConfig;
+use actor_runtime::node::Remote;
 use actor_runtime::prelude::*;
 use axum::Json;
 use axum::Router;
@@ -16,7 +22,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::query::Query;
+use super::query::{Query, QueryClient};
+use crate::cluster;
 use crate::settings::Settings;
 use crate::telemetry;
 
@@ -30,12 +37,31 @@ pub const MAX_K: usize = 1000;
 #[actor]
 pub struct Web {
     server: HttpServer,
-    _queries: Pool<Query>,
+    _queries: Queries,
+}
+
+/// Where queries go: the pool this actor started, or the pool of the query node. Both are
+/// called through the same generated client.
+#[derive(Clone, Debug)]
+enum Queries {
+    Here(Pool<Query>),
+    There(Remote<Query>),
+}
+
+impl Deref for Queries {
+    type Target = QueryClient;
+
+    fn deref(&self) -> &QueryClient {
+        match self {
+            Queries::Here(pool) => pool,
+            Queries::There(remote) => remote,
+        }
+    }
 }
 
 #[derive(Clone)]
 struct Api {
-    queries: Pool<Query>,
+    queries: Queries,
     timeout: Duration,
 }
 
@@ -43,10 +69,26 @@ struct Api {
 impl Web {
     #[init]
     async fn init(settings: Arc<Settings>, ctx: &mut Ctx<Self>) -> Result<Self, String> {
-        let queries =
-            Pool::<Query>::start_link(ctx, settings.query_workers.max(1), settings.clone())
-                .await
-                .map_err(|e| format!("query pool: {e}"))?;
+        let queries = match (&settings.query_node, cluster::node()) {
+            (Some((name, addr)), Some(node)) => {
+                let remote = cluster::lookup_queries(&node, name)
+                    .await
+                    .map_err(|e| format!("query pool on node `{name}` at {addr}: {e}"))?;
+                ctx.link(&remote);
+                tracing::info!(node = %name, %addr, "queries go to the query node");
+                Queries::There(remote)
+            }
+            (Some((name, _)), None) => {
+                return Err(format!(
+                    "--query-node {name} is set but this process has no node: start the app with trafficapp::start"
+                ));
+            }
+            (None, _) => Queries::Here(
+                Pool::<Query>::start_link(ctx, settings.query_workers.max(1), settings.clone())
+                    .await
+                    .map_err(|e| format!("query pool: {e}"))?,
+            ),
+        };
         let tls = match (&settings.cert, &settings.key) {
             (Some(cert), Some(key)) => TlsConfig::from_pem_files(cert, key),
             _ => TlsConfig::self_signed(&["localhost", "127.0.0.1"]),
