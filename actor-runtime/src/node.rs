@@ -8,10 +8,11 @@
 //! connection delivers [`ExitReason::NoConnection`] to every one of them and fails every call
 //! waiting on it. Heartbeats on idle connections declare a silent node lost.
 //!
-//! Floors, from the ground up: `wire`, `handshake`, `envelope`, `kind`; `outbox`; `proxy`;
-//! `exports`; `connection`; `remote`; this module.
+//! Floors, from the ground up: `wire`, `handshake`, `envelope`, `kind`, `registrar`;
+//! `outbox`; `proxy`; `exports`; `connection`; `remote`; this module.
 
 pub mod handshake;
+pub mod registrar;
 pub mod wire;
 
 mod connection;
@@ -44,6 +45,7 @@ use connection::{Connection, Counters};
 use envelope::{Control, pack, unpack};
 use exports::Exports;
 use outbox::Outbox;
+use registrar::{Registrar, RegistrarError};
 use wire::{Frame, FrameCodec, Kind};
 
 pub use connection::PeerInfo;
@@ -80,8 +82,11 @@ pub struct NodeConfig {
     /// Bytes of data one connection queues before casts fail and calls wait (default
     /// [`DEFAULT_OUTBOUND`], 4 MiB).
     pub outbound: usize,
-    /// Where nodes are found by name (see [`NodeConfig::route`]).
+    /// Where nodes are found by name (see [`NodeConfig::route`]), before the registrar.
     pub routes: HashMap<String, SocketAddr>,
+    /// Where this node is published and other nodes are found by name
+    /// (see [`NodeConfig::registrar`]).
+    pub registrar: Option<Arc<dyn Registrar>>,
 }
 
 impl fmt::Debug for NodeConfig {
@@ -92,6 +97,7 @@ impl fmt::Debug for NodeConfig {
             .field("listen", &self.listen)
             .field("heartbeat", &self.heartbeat)
             .field("silence", &self.silence)
+            .field("registrar", &self.registrar.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -111,6 +117,7 @@ impl NodeConfig {
             max_message: 64 << 20,
             outbound: DEFAULT_OUTBOUND,
             routes: HashMap::new(),
+            registrar: None,
         }
     }
 
@@ -136,6 +143,17 @@ impl NodeConfig {
         self.routes.insert(name.into(), addr);
         self
     }
+
+    /// Publishes this node with `registrar` once it listens (withdrawn at
+    /// [`Node::shutdown`]) and asks it for nodes that have no static route:
+    /// [`registrar::Embedded`] for the nodes of one host, `registrar::Etcd` (feature `etcd`)
+    /// for a cluster, [`registrar::StaticRoutes`] for a table shared by the nodes of one
+    /// process.
+    #[must_use]
+    pub fn registrar(mut self, registrar: impl Registrar) -> NodeConfig {
+        self.registrar = Some(Arc::new(registrar));
+        self
+    }
 }
 
 /// What went wrong starting a node, connecting, or finding an actor.
@@ -152,6 +170,8 @@ pub enum NodeError {
     Handshake(String),
     /// No route to a node of that name, and no connection to it.
     NoRoute(String),
+    /// The registrar could not publish this node, or could not be asked about another.
+    Registrar(RegistrarError),
     /// The other node has no such actor, or it is of another kind.
     NotFound(String),
     /// The other node refused to spawn the actor (its kind is not allowed there, or its
@@ -175,8 +195,9 @@ impl fmt::Display for NodeError {
             NodeError::Handshake(e) => write!(f, "handshake failed: {e}"),
             NodeError::NoRoute(name) => write!(
                 f,
-                "no route to node `{name}`: connect to it first, or give its address with `NodeConfig::route`"
+                "no route to node `{name}`: connect to it first, give its address with `NodeConfig::route`, or find it with `NodeConfig::registrar`"
             ),
+            NodeError::Registrar(e) => fmt::Display::fmt(e, f),
             NodeError::NotFound(e) => f.write_str(e),
             NodeError::Spawn(e) => write!(f, "remote spawn failed: {e}"),
             NodeError::NameTaken { name, holder } => {
@@ -285,6 +306,8 @@ impl Node {
             let task = tokio::spawn(async move {
                 loop {
                     let Ok((stream, _)) = listener.accept().await else {
+                        // Out of descriptors, say: wait rather than spin.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
                         continue;
                     };
                     let Some(inner) = weak.upgrade() else { return };
@@ -297,6 +320,12 @@ impl Node {
                 }
             });
             *lock(&node.inner.listener) = Some(task.abort_handle());
+        }
+        if let (Some(registrar), Some(addr)) = (&node.inner.config.registrar, local_addr) {
+            if let Err(e) = registrar.publish(node.name(), addr).await {
+                node.shutdown();
+                return Err(NodeError::Registrar(e));
+            }
         }
         Ok(node)
     }
@@ -415,8 +444,16 @@ impl Node {
                 return Ok(conn.clone());
             }
         }
-        let Some(&addr) = self.inner.config.routes.get(name) else {
-            return Err(NodeError::NoRoute(name.to_owned()));
+        let addr = match self.inner.config.routes.get(name) {
+            Some(&addr) => addr,
+            None => match &self.inner.config.registrar {
+                Some(registrar) => registrar
+                    .resolve(name)
+                    .await
+                    .map_err(NodeError::Registrar)?
+                    .ok_or_else(|| NodeError::NoRoute(name.to_owned()))?,
+                None => return Err(NodeError::NoRoute(name.to_owned())),
+            },
         };
         let stream = TcpStream::connect(addr)
             .await
@@ -510,10 +547,13 @@ impl Node {
         }
     }
 
-    /// Stops listening and closes every connection.
+    /// Stops listening, withdraws the node from its registrar and closes every connection.
     pub fn shutdown(&self) {
         if let Some(listener) = lock(&self.inner.listener).take() {
             listener.abort();
+            if let Some(registrar) = &self.inner.config.registrar {
+                registrar.withdraw(self.name());
+            }
         }
         let conns: Vec<_> = lock(&self.inner.peers).by_name.drain().collect();
         for (_, conn) in conns {

@@ -26,8 +26,18 @@ struct Peer {
 
 impl Peer {
     fn start(name: &str) -> Peer {
+        Peer::start_with(name, &[])
+    }
+
+    /// A peer that publishes itself with the embedded registrar on loopback `port`.
+    fn published(name: &str, port: u16) -> Peer {
+        Peer::start_with(name, &[&port.to_string()])
+    }
+
+    fn start_with(name: &str, more: &[&str]) -> Peer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_node-peer"))
             .args([name, "secret"])
+            .args(more)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -187,4 +197,69 @@ async fn a_restarted_node_has_a_new_creation_that_old_handles_do_not_reach() {
         Err(CallError::Stopped(ExitReason::NoConnection))
     );
     assert_ne!(old.pid(), new.pid());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_process_serving_the_embedded_registrar_is_killed_another_takes_over() {
+    use actor_runtime::node::registrar::{Embedded, Registrar};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let at: SocketAddr = ([127, 0, 0, 1], port).into();
+    // The peer publishes first, so its process serves the host's look-ups.
+    let mut first = Peer::published("served-by-peer", port);
+    let here = Embedded::at(at);
+    let node = Node::start(NodeConfig::new("test", "secret").registrar(here.clone()))
+        .await
+        .expect("start the test node");
+    assert!(!here.is_serving(), "the peer's process serves");
+    let tally = node
+        .lookup::<Tally>("served-by-peer", "tally")
+        .await
+        .expect("found by name");
+    tally.add(1).expect("cast");
+
+    first.kill();
+    let started = Instant::now();
+    while !here.is_serving() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "this process did not take over"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let took_over = started.elapsed();
+    assert_eq!(
+        here.resolve("served-by-peer").await.expect("resolve"),
+        None,
+        "the killed node's name went with it"
+    );
+    assert_eq!(
+        here.resolve("test").await.expect("resolve"),
+        node.local_addr(),
+        "this node's name was kept"
+    );
+    // A new process registers with this one, and is found by name.
+    let second = Peer::published("registered-here", port);
+    let tally = node
+        .lookup::<Tally>("registered-here", "tally")
+        .await
+        .expect("found by name");
+    assert_eq!(tally.total().await, Ok(0), "a new process, a new tally");
+    assert_eq!(
+        second.addr.port(),
+        tally_port(&here, "registered-here").await
+    );
+    eprintln!("took over {took_over:?} after the kill");
+}
+
+async fn tally_port(registrar: &actor_runtime::node::registrar::Embedded, name: &str) -> u16 {
+    use actor_runtime::node::registrar::Registrar;
+    registrar
+        .resolve(name)
+        .await
+        .expect("resolve")
+        .expect("published")
+        .port()
 }
