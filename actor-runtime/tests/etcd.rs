@@ -3,6 +3,9 @@
 //! node's name is refused to another, a withdrawn node is forgotten at once and a dead one
 //! when its lease runs out, and the watch shows nodes arriving.
 
+#[path = "common/wait.rs"]
+mod wait;
+
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -74,18 +77,8 @@ async fn node_with(name: &str, registrar: Etcd) -> Node {
     node
 }
 
-async fn until<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "gave up waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+async fn until<T>(what: &str, probe: impl AsyncFnMut() -> Option<T>) -> T {
+    wait::until(what, Duration::from_secs(15), probe).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

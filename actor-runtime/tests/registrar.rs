@@ -2,6 +2,9 @@
 //! registrar (the first node on a host serves, another takes over when it stops, a name
 //! held by a live node is refused, bad requests are answered and do no harm).
 
+#[path = "common/wait.rs"]
+mod wait;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,18 +60,8 @@ async fn echo_through(from: &Node, to: &str) -> Result<String, NodeError> {
         .expect("call"))
 }
 
-async fn until<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "gave up waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+async fn until<T>(what: &str, probe: impl AsyncFnMut() -> Option<T>) -> T {
+    wait::until(what, Duration::from_secs(10), probe).await
 }
 
 #[tokio::test]

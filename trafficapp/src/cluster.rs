@@ -91,6 +91,16 @@ pub fn config(settings: &Settings) -> Result<NodeConfig, ClusterError> {
     Ok(config)
 }
 
+/// Starts the node the settings describe.
+async fn start_node(settings: &Settings) -> Result<Node, ClusterError> {
+    Node::start(config(settings)?)
+        .await
+        .map_err(|error| ClusterError::Node {
+            name: settings.node_name.clone(),
+            error,
+        })
+}
+
 /// Starts a node that serves the query pool, as `--serve-queries` does. The store is opened
 /// once as a writer first, which creates its schema if the app has not yet, so the query
 /// node may start before the app.
@@ -112,12 +122,7 @@ pub async fn serve_queries(settings: Arc<Settings>) -> Result<QueryNode, Cluster
         .await
         .map_err(|e| store_error(e.to_string()))?
         .map_err(|e| store_error(e.to_string()))?;
-    let node = Node::start(config(&settings)?)
-        .await
-        .map_err(|error| ClusterError::Node {
-            name: settings.node_name.clone(),
-            error,
-        })?;
+    let node = start_node(&settings).await?;
     let pool = match Pool::<Query>::start(settings.query_workers.max(1), settings.clone()).await {
         Ok(pool) => pool,
         Err(e) => {
@@ -148,12 +153,7 @@ pub async fn start(settings: &Settings) -> Result<Option<Node>, ClusterError> {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         return Ok(None);
     }
-    let node = Node::start(config(settings)?)
-        .await
-        .map_err(|error| ClusterError::Node {
-            name: settings.node_name.clone(),
-            error,
-        })?;
+    let node = start_node(settings).await?;
     let previous = NODE
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
