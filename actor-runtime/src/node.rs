@@ -492,16 +492,60 @@ impl Node {
     }
 
     /// Starts an actor of type `A` on node `node` with `args` (its `#[init]` runs there) and
-    /// returns its handle. The actor is linked to nothing: [`Ctx::link`](crate::Ctx::link) or
-    /// [`Ctx::monitor`](crate::Ctx::monitor) it to hear when it stops.
+    /// returns its handle. The actor is linked to nothing: [`Node::spawn_link`] starts it
+    /// linked, and [`Ctx::link`](crate::Ctx::link) or [`Ctx::monitor`](crate::Ctx::monitor)
+    /// attach to it later.
     ///
     /// # Errors
     /// [`NodeError::Spawn`] if that node does not [allow](Node::allow_spawn) the kind, the
     /// arguments do not encode or decode or do not fit in one frame, or `#[init]` fails;
     /// as [`Node::lookup`] if the node cannot be reached. If the answer does not come within
-    /// [`NodeConfig::handshake_timeout`] the call fails, and an actor started after all runs
-    /// on unknown to this node.
+    /// [`NodeConfig::handshake_timeout`] the spawn fails, and an actor that starts there
+    /// after all is killed as soon as its answer arrives: no actor runs on that nobody holds.
     pub async fn spawn<A>(&self, node: &str, args: A::Args) -> Result<Remote<A>, NodeError>
+    where
+        A: RemoteActor,
+        A::Args: serde::Serialize,
+    {
+        self.spawn_on(node, args, None).await
+    }
+
+    /// Starts an actor of type `A` on node `node` with `args`, linked to the local actor
+    /// `linker` from its first moment (Erlang's `spawn_link` on a remote node): if either
+    /// stops, the other gets the exit signal, and if the connection is lost both ends hear
+    /// [`ExitReason::NoConnection`]. Inside a handler, `linker` is `ctx.addr()`.
+    ///
+    /// # Errors
+    /// As [`Node::spawn`]; [`NodeError::Spawn`] as well if `linker` is not an actor of this
+    /// node. A spawn that times out unlinks and kills the late actor, so `linker` hears
+    /// nothing from it.
+    pub async fn spawn_link<A>(
+        &self,
+        node: &str,
+        args: A::Args,
+        linker: &impl crate::Linkable,
+    ) -> Result<Remote<A>, NodeError>
+    where
+        A: RemoteActor,
+        A::Args: serde::Serialize,
+    {
+        let linker = linker.__process().0;
+        if !linker.pid().is_local() {
+            return Err(NodeError::Spawn(format!(
+                "a `{}` can be spawned linked only to an actor of this node, and {} is on another",
+                A::KIND,
+                linker.pid()
+            )));
+        }
+        self.spawn_on(node, args, Some(linker)).await
+    }
+
+    async fn spawn_on<A>(
+        &self,
+        node: &str,
+        args: A::Args,
+        linker: Option<Arc<dyn crate::process::Process>>,
+    ) -> Result<Remote<A>, NodeError>
     where
         A: RemoteActor,
         A::Args: serde::Serialize,
@@ -516,7 +560,7 @@ impl Node {
             })?;
         let conn = self.peer(node).await?;
         let id = conn
-            .spawn(A::KIND, args, self.inner.config.handshake_timeout)
+            .spawn(A::KIND, args, linker, self.inner.config.handshake_timeout)
             .await
             .map_err(|e| NodeError::Spawn(e.replace("this node", &format!("node `{node}`"))))?;
         Ok(Remote::new(conn, id))

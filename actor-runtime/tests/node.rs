@@ -2,7 +2,11 @@
 //! client, deferred replies, errors that name the problem, links and monitors across the
 //! connection, and `NoConnection` for everything that crossed it when it is lost.
 
+#[path = "common/wait.rs"]
+mod wait;
+
 use std::future::IntoFuture;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use actor_runtime::node::{Node, NodeConfig, NodeError, Remote};
@@ -424,6 +428,153 @@ async fn a_remote_spawn_whose_init_fails_reports_the_init_error() {
             .total()
             .await,
         Ok(5)
+    );
+}
+
+/// Actors of kind `Slow` started, and running now, in this test process.
+static SLOW_STARTED: AtomicI64 = AtomicI64::new(0);
+static SLOW_RUNNING: AtomicI64 = AtomicI64::new(0);
+
+/// An actor whose `#[init]` takes its argument in milliseconds.
+#[actor]
+struct Slow;
+
+#[actor(remote = "test.Slow")]
+impl Slow {
+    #[init]
+    async fn init(ms: u64) -> Self {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        SLOW_STARTED.fetch_add(1, Ordering::SeqCst);
+        SLOW_RUNNING.fetch_add(1, Ordering::SeqCst);
+        Slow
+    }
+
+    #[handle(call)]
+    fn ping(&mut self) -> bool {
+        true
+    }
+}
+
+impl Drop for Slow {
+    fn drop(&mut self) {
+        SLOW_RUNNING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_remote_spawn_that_times_out_kills_the_actor_that_starts_late() {
+    let mut config = NodeConfig::new("impatient", "secret");
+    config.handshake_timeout = Duration::from_millis(100);
+    let a = Node::start(config).await.expect("a");
+    let b = Node::start(NodeConfig::new("b", "secret"))
+        .await
+        .expect("b");
+    a.connect(b.local_addr().expect("b listens"))
+        .await
+        .expect("connect");
+    b.allow_spawn::<Slow>();
+    let late = a.spawn::<Slow>("b", 400).await.expect_err("too slow");
+    assert!(
+        late.to_string().contains("did not answer a spawn"),
+        "{late}"
+    );
+    // The actor started after the spawn gave up, and was killed when its answer came.
+    wait::until(
+        "the late actor started",
+        Duration::from_secs(5),
+        async || (SLOW_STARTED.load(Ordering::SeqCst) == 1).then_some(()),
+    )
+    .await;
+    wait::until(
+        "the late actor killed",
+        Duration::from_secs(5),
+        async || (SLOW_RUNNING.load(Ordering::SeqCst) == 0).then_some(()),
+    )
+    .await;
+    // A spawn in time is kept.
+    let kept: Remote<Slow> = a.spawn("b", 0).await.expect("in time");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(kept.ping().await, Ok(true));
+    assert_eq!(SLOW_RUNNING.load(Ordering::SeqCst), 1);
+}
+
+/// Spawns a counter on node `b`, linked to itself, and reports exit signals.
+#[actor]
+struct Spawner {
+    node: Node,
+    report: tokio::sync::mpsc::UnboundedSender<(Pid, ExitReason)>,
+}
+
+#[actor]
+impl Spawner {
+    #[init]
+    fn init((node, report): (Node, tokio::sync::mpsc::UnboundedSender<(Pid, ExitReason)>)) -> Self {
+        Spawner { node, report }
+    }
+
+    #[handle(call)]
+    async fn spawn_counter(&mut self, ctx: &mut Ctx<Self>) -> Result<Remote<Counter>, NodeError> {
+        self.node.spawn_link::<Counter>("b", (), ctx.addr()).await
+    }
+
+    #[on_exit]
+    fn exit(&mut self, exit: Exit) {
+        let _ = self.report.send((exit.from, exit.reason));
+    }
+}
+
+#[tokio::test]
+async fn spawn_link_links_the_remote_actor_to_its_spawner_both_ways() {
+    let (a, b) = pair().await;
+    b.allow_spawn::<Counter>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let spawner = Spawner::spawn((a.clone(), tx)).await.expect("spawner");
+    // The remote actor's crash reaches its spawner over the link.
+    let counter = spawner
+        .spawn_counter()
+        .await
+        .expect("call")
+        .expect("spawned linked");
+    assert_eq!(counter.node(), "b");
+    counter.crash().expect("crash");
+    let (from, reason) = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("an exit in time")
+        .expect("exit");
+    assert_eq!(from, counter.pid());
+    assert!(matches!(reason, ExitReason::Panic(_)), "{reason:?}");
+    // And the spawner's end reaches a remote actor it spawned.
+    let second = spawner
+        .spawn_counter()
+        .await
+        .expect("call")
+        .expect("spawned linked");
+    let (wtx, mut wrx) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = Watcher::spawn(wtx).await.expect("watcher");
+    watcher.watch(second.clone()).expect("watch");
+    assert_eq!(second.total().await, Ok(0));
+    spawner.stop_with(ExitReason::Shutdown);
+    let (pid, reason) = tokio::time::timeout(Duration::from_secs(5), wrx.recv())
+        .await
+        .expect("a down in time")
+        .expect("down");
+    assert_eq!((pid, reason), (second.pid(), ExitReason::Shutdown));
+}
+
+#[tokio::test]
+async fn spawn_link_to_a_remote_handle_is_refused() {
+    let (a, b) = pair().await;
+    b.allow_spawn::<Counter>();
+    let counter: Remote<Counter> = a.spawn("b", ()).await.expect("spawn");
+    let refused = a
+        .spawn_link::<Counter>("b", (), &counter)
+        .await
+        .expect_err("the linker is remote");
+    assert!(
+        refused
+            .to_string()
+            .contains("only to an actor of this node"),
+        "{refused}"
     );
 }
 

@@ -56,11 +56,23 @@ pub(crate) struct Connection {
     exports: Arc<Exports>,
     counters: Arc<Counters>,
     pending: Mutex<HashMap<u64, Pending>>,
-    lookups: Mutex<HashMap<u64, oneshot::Sender<Result<u64, String>>>>,
+    asked: Mutex<HashMap<u64, Asked>>,
     proxies: Mutex<HashMap<u64, Arc<RemoteProcess>>>,
     standins: Mutex<HashMap<u64, Arc<StandIn>>>,
     next_corr: AtomicU64,
     down: watch::Sender<Option<ExitReason>>,
+}
+
+/// A look-up or a spawn this node asked the other for, not answered yet.
+enum Asked {
+    /// Someone waits for the answer; `link` is a spawn's local linker.
+    Waiting {
+        answer: oneshot::Sender<Result<u64, String>>,
+        link: Option<Arc<dyn Process>>,
+    },
+    /// A spawn whose asker gave up waiting: the actor, if it starts after all, is killed
+    /// (and first unlinked from `link`, which was told the spawn failed).
+    Abandoned { link: Option<Pid> },
 }
 
 /// The most a thread's encoding buffer keeps between sends.
@@ -84,7 +96,7 @@ impl Connection {
             exports,
             counters,
             pending: Mutex::new(HashMap::new()),
-            lookups: Mutex::new(HashMap::new()),
+            asked: Mutex::new(HashMap::new()),
             proxies: Mutex::new(HashMap::new()),
             standins: Mutex::new(HashMap::new()),
             next_corr: AtomicU64::new(1),
@@ -150,39 +162,49 @@ impl Connection {
                 name: name.to_owned(),
                 kind: kind.to_owned(),
             },
-            "a look-up",
+            None,
             timeout,
         )
         .await
     }
 
-    /// Asks the other node to start an actor of `kind` with `args` (MessagePack); its id.
+    /// Asks the other node to start an actor of `kind` with `args` (MessagePack), linked to
+    /// the local process `link` if given; its id. An actor that starts after `timeout` is
+    /// killed when its id arrives.
     pub(crate) async fn spawn(
         &self,
         kind: &str,
         args: bytes::Bytes,
+        link: Option<Arc<dyn Process>>,
         timeout: Duration,
     ) -> Result<u64, String> {
+        let link_id = link.as_ref().map(|l| l.pid().id());
         self.ask(
             |corr| Control::Spawn {
                 corr,
                 kind: kind.to_owned(),
                 args,
+                link: link_id,
             },
-            "a spawn",
+            Some(link),
             timeout,
         )
         .await
     }
 
     /// Sends the request `ask` builds around a fresh correlation id and waits for the
-    /// other node's `Found`.
+    /// other node's answer. `spawn` is `Some` for a spawn, with its linker.
     async fn ask(
         &self,
         ask: impl FnOnce(u64) -> Control,
-        what: &str,
+        spawn: Option<Option<Arc<dyn Process>>>,
         timeout: Duration,
     ) -> Result<u64, String> {
+        let what = if spawn.is_some() {
+            "a spawn"
+        } else {
+            "a look-up"
+        };
         let corr = self.next_corr.fetch_add(1, Ordering::Relaxed);
         let request = pack(&ask(corr));
         // A control frame is never split, and the other node closes a connection that sends
@@ -195,23 +217,32 @@ impl Connection {
                 self.out.max_frame() - 1
             ));
         }
-        let (tx, rx) = oneshot::channel();
-        lock(&self.lookups).insert(corr, tx);
+        let (answer, mut rx) = oneshot::channel();
+        let is_spawn = spawn.is_some();
+        let link = spawn.flatten();
+        let linker = link.as_ref().map(|l| l.pid());
+        lock(&self.asked).insert(corr, Asked::Waiting { answer, link });
         self.out.control(&request);
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(format!(
-                "the connection to node `{}` was lost",
-                self.peer.name
-            )),
-            Err(_) => {
-                lock(&self.lookups).remove(&corr);
-                Err(format!(
-                    "node `{}` did not answer {what} within {timeout:?}",
-                    self.peer.name
-                ))
-            }
+        let lost = || format!("the connection to node `{}` was lost", self.peer.name);
+        if let Ok(answer) = tokio::time::timeout(timeout, &mut rx).await {
+            return answer.unwrap_or_else(|_| Err(lost()));
         }
+        let delivering = {
+            let mut asked = lock(&self.asked);
+            let waiting = asked.remove(&corr).is_some();
+            if waiting && is_spawn {
+                asked.insert(corr, Asked::Abandoned { link: linker });
+            }
+            !waiting
+        };
+        if delivering {
+            // The answer is being delivered right now: take it after all.
+            return rx.await.unwrap_or_else(|_| Err(lost()));
+        }
+        Err(format!(
+            "node `{}` did not answer {what} within {timeout:?}",
+            self.peer.name
+        ))
     }
 
     /// The proxy of the other node's actor `id`, for links and monitors.
@@ -252,7 +283,7 @@ impl Connection {
         for (_, call) in pending {
             call.complete(Err(CallError::Stopped(reason.clone())));
         }
-        lock(&self.lookups).clear();
+        lock(&self.asked).clear();
         let proxies = std::mem::take(&mut *lock(&self.proxies));
         for proxy in proxies.values() {
             proxy.lost(&reason);
@@ -306,7 +337,7 @@ impl Connection {
         tracing::warn!(peer = %self.peer.name, "message from another node dropped: {error}");
     }
 
-    fn control(&self, control: Control) {
+    fn control(self: &Arc<Self>, control: Control) {
         match control {
             Control::Heartbeat => {}
             Control::Lookup { corr, name, kind } => {
@@ -314,23 +345,35 @@ impl Connection {
                 self.out.control(&pack(&Control::Found { corr, result }));
             }
             Control::Found { corr, result } => {
-                if let Some(tx) = lock(&self.lookups).remove(&corr) {
-                    let _ = tx.send(result);
+                let asked = lock(&self.asked).remove(&corr);
+                if let Some(Asked::Waiting { answer, .. }) = asked {
+                    let _ = answer.send(result);
                 }
             }
-            Control::Spawn { corr, kind, args } => {
+            Control::Spawn {
+                corr,
+                kind,
+                args,
+                link,
+            } => {
                 let Some(spawner) = self.exports.spawner(&kind) else {
                     let result = Err(format!(
                         "this node does not allow other nodes to spawn a `{kind}` (`Node::allow_spawn` there lets them)"
                     ));
-                    self.out.control(&pack(&Control::Found { corr, result }));
+                    self.signal_back(&SignalMsg::Spawned { corr, result });
                     return;
                 };
                 // `#[init]` may take its time: the reader goes on meanwhile.
-                let (out, exports) = (self.out.clone(), self.exports.clone());
+                let conn = self.clone();
                 tokio::spawn(async move {
-                    let result = spawner.spawn(exports, args).await;
-                    out.control(&pack(&Control::Found { corr, result }));
+                    let result = spawner.spawn(conn.exports.clone(), args).await;
+                    let spawned = result.as_ref().ok().copied();
+                    // The answer goes first: an exit signal of the new actor travels behind
+                    // it, so the other node knows the actor before it hears of its end.
+                    conn.signal_back(&SignalMsg::Spawned { corr, result });
+                    if let (Some(id), Some(from)) = (spawned, link) {
+                        conn.signal(SignalMsg::Link { from, to: id });
+                    }
                 });
             }
             other => self.reject(&format!("unexpected control message {other:?}")),
@@ -495,6 +538,7 @@ impl Connection {
                     process.kill();
                 }
             }
+            SignalMsg::Spawned { corr, result } => self.spawned(corr, result),
             SignalMsg::Rejected { to, error } => {
                 self.counters.rejected_out.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(
@@ -504,6 +548,82 @@ impl Connection {
                     self.peer.name
                 );
             }
+        }
+    }
+}
+
+impl Connection {
+    /// The other node answers a spawn of ours.
+    fn spawned(&self, corr: u64, result: Result<u64, String>) {
+        let asked = lock(&self.asked).remove(&corr);
+        match (asked, result) {
+            (Some(Asked::Waiting { answer, link }), Ok(id)) => {
+                if answer.is_closed() {
+                    // The asker went away before the answer (its future was dropped).
+                    self.abandon(id, None);
+                    return;
+                }
+                if let Some(linker) = &link {
+                    self.adopt_link(id, linker);
+                }
+                let _ = answer.send(Ok(id));
+            }
+            (Some(Asked::Waiting { answer, .. }), Err(e)) => {
+                let _ = answer.send(Err(e));
+            }
+            (Some(Asked::Abandoned { link }), Ok(id)) => self.abandon(id, link),
+            // An answer to nothing asked: nobody holds that actor either.
+            (None, Ok(id)) => self.abandon(id, None),
+            (Some(Asked::Abandoned { .. }) | None, Err(_)) => {}
+        }
+    }
+
+    /// Kills the actor `id` of the other node that a spawn nobody waits for any more
+    /// started, unlinking it first from `link`, which was told the spawn failed.
+    fn abandon(&self, id: u64, link: Option<Pid>) {
+        tracing::warn!(
+            peer = %self.peer.name,
+            "{} started after its spawn timed out: killed",
+            self.remote_pid(id)
+        );
+        if let Some(linker) = link {
+            self.signal_back(&SignalMsg::Unlink {
+                from: linker.id(),
+                to: id,
+            });
+        }
+        self.signal_back(&SignalMsg::Kill { to: id });
+    }
+
+    /// Records here the link the other node made at spawn between its new actor `id` and
+    /// the local `linker`.
+    fn adopt_link(&self, id: u64, linker: &Arc<dyn Process>) {
+        let proxy = self.proxy(id);
+        let erased: Arc<dyn Process> = proxy.clone();
+        if let Err(reason) = proxy.adopt_link(linker.pid(), Arc::downgrade(linker)) {
+            // The connection was lost meanwhile.
+            linker.signal(Signal::exit(
+                Exit {
+                    from: proxy.pid(),
+                    reason,
+                },
+                true,
+            ));
+            return;
+        }
+        if linker
+            .add_link(proxy.pid(), Arc::downgrade(&erased))
+            .is_err()
+        {
+            // The linker stopped meanwhile: the new actor hears it as it would over the link.
+            let reason = linker.exit_reason().unwrap_or(ExitReason::NoProc);
+            erased.signal(Signal::exit(
+                Exit {
+                    from: linker.pid(),
+                    reason,
+                },
+                true,
+            ));
         }
     }
 }

@@ -52,17 +52,19 @@ pub(crate) enum Control {
         name: String,
         kind: String,
     },
-    /// The answer to a look-up or a spawn: the actor's id, or why there is none.
+    /// The answer to a look-up: the actor's id, or why there is none.
     Found {
         corr: u64,
         result: Result<u64, String>,
     },
     /// Start an actor of `kind` with these arguments (MessagePack, carried as one binary
-    /// string) on your node, if your node allows it.
+    /// string) on your node, if your node allows it, and link it to my actor `link`. The
+    /// answer is a [`SignalMsg::Spawned`].
     Spawn {
         corr: u64,
         kind: String,
         args: bytes::Bytes,
+        link: Option<u64>,
     },
 }
 
@@ -103,6 +105,12 @@ pub(crate) enum SignalMsg {
     },
     Kill {
         to: u64,
+    },
+    /// The answer to your `Spawn`: the new actor's id, or why there is none. It travels with
+    /// the signals, ahead of any exit signal of the new actor.
+    Spawned {
+        corr: u64,
+        result: Result<u64, String>,
     },
     /// A cast of yours to my `to` was dropped: the text says why.
     Rejected {

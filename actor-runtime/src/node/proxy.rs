@@ -83,6 +83,23 @@ impl RemoteProcess {
         }
     }
 
+    /// Records a link to the local `peer` that the other node already made (a spawn with a
+    /// link): no signal goes out. `Err` if the connection is lost.
+    pub(crate) fn adopt_link(
+        &self,
+        peer: Pid,
+        process: Weak<dyn Process>,
+    ) -> Result<(), ExitReason> {
+        let mut state = lock(&self.state);
+        match &state.exited {
+            Some(reason) => Err(reason.clone()),
+            None => {
+                state.links.insert(peer, process);
+                Ok(())
+            }
+        }
+    }
+
     /// The connection is lost: every local party hears `reason`.
     pub(crate) fn lost(&self, reason: &ExitReason) {
         let (watchers, links, wakers) = {
