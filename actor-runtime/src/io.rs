@@ -9,7 +9,10 @@ pub mod udp;
 pub mod http;
 #[cfg(feature = "observer")]
 pub mod observer;
+/// TLS configuration shared by the TCP and HTTP bridges and by nodes (feature `tls`).
 #[cfg(feature = "tls")]
-pub mod tls;
+pub mod tls {
+    pub use crate::tls::TlsConfig;
+}
 #[cfg(feature = "http")]
 pub mod ws;

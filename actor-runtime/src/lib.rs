@@ -54,6 +54,8 @@ mod blocking;
 mod pid;
 mod stats;
 mod sync;
+#[cfg(feature = "tls")]
+mod tls;
 // 2. exit reasons and signals, errors, deadlines, the watchdog
 mod deadline;
 mod error;

@@ -8,8 +8,11 @@
 //! connection delivers [`ExitReason::NoConnection`] to every one of them and fails every call
 //! waiting on it. Heartbeats on idle connections declare a silent node lost.
 //!
-//! Floors, from the ground up: `wire`, `handshake`, `envelope`, `kind`, `registrar`;
-//! `outbox`; `proxy`; `exports`; `connection`; `remote`; this module.
+//! With feature `tls` as well, [`NodeConfig::tls`] puts connections under TLS 1.3, and the
+//! cookie proofs are bound to the TLS session.
+//!
+//! Floors, from the ground up: `wire`, `stream`, `handshake`, `envelope`, `kind`,
+//! `registrar`; `tls`; `outbox`; `proxy`; `exports`; `connection`; `remote`; this module.
 
 pub mod handshake;
 pub mod registrar;
@@ -22,6 +25,9 @@ mod kind;
 mod outbox;
 mod proxy;
 mod remote;
+mod stream;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -46,6 +52,7 @@ use envelope::{Control, pack, unpack};
 use exports::Exports;
 use outbox::Outbox;
 use registrar::{Registrar, RegistrarError};
+use stream::{ReadHalf, Stream, WriteHalf};
 use wire::{Frame, FrameCodec, Kind};
 
 pub use connection::PeerInfo;
@@ -87,6 +94,9 @@ pub struct NodeConfig {
     /// Where this node is published and other nodes are found by name
     /// (see [`NodeConfig::registrar`]).
     pub registrar: Option<Arc<dyn Registrar>>,
+    /// This node's certificate, if its connections use TLS (see [`NodeConfig::tls`]).
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<crate::tls::TlsConfig>>,
 }
 
 impl fmt::Debug for NodeConfig {
@@ -98,6 +108,7 @@ impl fmt::Debug for NodeConfig {
             .field("heartbeat", &self.heartbeat)
             .field("silence", &self.silence)
             .field("registrar", &self.registrar.is_some())
+            .field("tls", &self.uses_tls())
             .finish_non_exhaustive()
     }
 }
@@ -118,7 +129,35 @@ impl NodeConfig {
             outbound: DEFAULT_OUTBOUND,
             routes: HashMap::new(),
             registrar: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
+    }
+
+    fn uses_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+
+    /// Puts every connection of this node under TLS 1.3 (feature `tls`), with `identity` as
+    /// the certificate it shows to nodes that dial it ([`TlsConfig::self_signed`] is enough).
+    /// The other nodes must use TLS too: a node without it is refused, with a message that
+    /// says so.
+    ///
+    /// TLS encrypts; the cookie still decides who may connect. A dialler accepts any
+    /// certificate, because both proofs of the handshake are computed over a secret exported
+    /// from the TLS session: a proof made on one session fails on any other, so a machine in
+    /// the middle that ends TLS on both sides cannot pass one on. No certificate authority
+    /// is needed, and a stolen certificate alone lets no one in.
+    ///
+    /// [`TlsConfig::self_signed`]: crate::io::tls::TlsConfig::self_signed
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn tls(mut self, identity: crate::tls::TlsConfig) -> NodeConfig {
+        self.tls = Some(Arc::new(identity));
+        self
     }
 
     /// Listens on `addr` (`None`: accepts no connections).
@@ -164,6 +203,9 @@ pub enum NodeError {
     Listen(String),
     /// Two actor types claim one remote kind name.
     Kinds(KindCollision),
+    /// The TLS set-up was refused (a certificate or key rustls cannot use), or a TLS
+    /// handshake failed.
+    Tls(String),
     /// The TCP connection could not be made, or broke during the handshake.
     Connect(String),
     /// The other node is not who we think, or does not know our cookie, or refused us.
@@ -191,6 +233,7 @@ impl fmt::Display for NodeError {
         match self {
             NodeError::Listen(e) => write!(f, "cannot listen for other nodes: {e}"),
             NodeError::Kinds(e) => fmt::Display::fmt(e, f),
+            NodeError::Tls(e) => write!(f, "TLS: {e}"),
             NodeError::Connect(e) => write!(f, "cannot connect: {e}"),
             NodeError::Handshake(e) => write!(f, "handshake failed: {e}"),
             NodeError::NoRoute(name) => write!(
@@ -243,6 +286,8 @@ struct Inner {
     counters: Arc<Counters>,
     peers: Mutex<Peers>,
     listener: Mutex<Option<AbortHandle>>,
+    #[cfg(feature = "tls")]
+    tls: Option<tls::NodeTls>,
 }
 
 #[derive(Default)]
@@ -278,6 +323,14 @@ impl Node {
     /// address cannot be bound.
     pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
         kind::check_kinds().map_err(NodeError::Kinds)?;
+        #[cfg(feature = "tls")]
+        let tls = match &config.tls {
+            Some(identity) => Some(
+                tls::NodeTls::new(identity)
+                    .map_err(|e| NodeError::Tls(format!("the node's certificate: {e}")))?,
+            ),
+            None => None,
+        };
         let mut creation = [0u8; 4];
         getrandom::fill(&mut creation).map_err(|e| NodeError::Listen(e.to_string()))?;
         let creation = u32::from_be_bytes(creation).max(1);
@@ -299,6 +352,8 @@ impl Node {
                 counters: Arc::new(Counters::default()),
                 peers: Mutex::new(Peers::default()),
                 listener: Mutex::new(None),
+                #[cfg(feature = "tls")]
+                tls,
             }),
         };
         if let Some(listener) = listener {
@@ -605,19 +660,91 @@ impl Node {
         }
     }
 
+    /// Starts TLS on `tcp` if this node uses it; the stream and the handshake's binding (a
+    /// secret of the TLS session, or nothing). A node that speaks TLS and one that does not
+    /// are told apart by the first byte the dialler sends: a TLS record starts with 22, a
+    /// frame with a length far below 22 << 24.
+    async fn secure(&self, tcp: TcpStream, side: Side) -> Result<(Stream, Vec<u8>), NodeError> {
+        const TLS_HANDSHAKE: u8 = 22;
+        let step = self.inner.config.handshake_timeout;
+        #[cfg(feature = "tls")]
+        let tls = self.inner.tls.as_ref();
+        #[cfg(not(feature = "tls"))]
+        let tls: Option<&()> = None;
+        if side == Side::Acceptor {
+            let mut first = [0u8; 1];
+            let speaks_tls = match tokio::time::timeout(step, tcp.peek(&mut first)).await {
+                Ok(Ok(0)) => {
+                    return Err(NodeError::Handshake(
+                        "the other node closed the connection before its hello".to_owned(),
+                    ));
+                }
+                Ok(Ok(_)) => first[0] == TLS_HANDSHAKE,
+                Ok(Err(e)) => return Err(NodeError::Connect(e.to_string())),
+                Err(_) => {
+                    return Err(NodeError::Handshake(format!("no hello within {step:?}")));
+                }
+            };
+            if speaks_tls != tls.is_some() {
+                let why = if speaks_tls {
+                    format!(
+                        "node `{}` does not use TLS, and the dialling node does: give both `NodeConfig::tls`, or neither",
+                        self.name()
+                    )
+                } else {
+                    format!(
+                        "node `{}` uses TLS, and the dialling node does not: give both `NodeConfig::tls`, or neither",
+                        self.name()
+                    )
+                };
+                if !speaks_tls {
+                    // A plain dialler reads frames: tell it why.
+                    let mut framed = Framed::new(Stream::Plain(tcp), FrameCodec::new(64 << 10));
+                    let _ = send(&mut framed, &Control::Refused(why.clone())).await;
+                }
+                return Err(NodeError::Handshake(why));
+            }
+        }
+        #[cfg(feature = "tls")]
+        if let Some(tls) = tls {
+            let secured = match side {
+                Side::Acceptor => tokio::time::timeout(step, tls.accept(tcp)).await,
+                Side::Dialler => {
+                    let addr = tcp
+                        .peer_addr()
+                        .map_err(|e| NodeError::Connect(e.to_string()))?;
+                    tokio::time::timeout(step, tls.connect(tcp, addr)).await
+                }
+            };
+            return match secured {
+                Err(_) => Err(NodeError::Tls(format!("no TLS handshake within {step:?}"))),
+                Ok(Err(e)) => Err(NodeError::Tls(match side {
+                    Side::Dialler => format!(
+                        "the TLS handshake failed ({e}); a node without `NodeConfig::tls` closes TLS connections"
+                    ),
+                    Side::Acceptor => format!("the TLS handshake failed: {e}"),
+                })),
+                Ok(Ok(secured)) => Ok(secured),
+            };
+        }
+        let _ = tls;
+        Ok((Stream::Plain(tcp), Vec::new()))
+    }
+
     /// Runs the handshake on `stream` and installs the connection.
     async fn handshake(
         &self,
-        stream: TcpStream,
+        tcp: TcpStream,
         side: Side,
         expect: Option<&str>,
     ) -> Result<Arc<Connection>, NodeError> {
-        let _ = stream.set_nodelay(true);
+        let _ = tcp.set_nodelay(true);
+        let (stream, binding) = self.secure(tcp, side).await?;
+        let binding = binding.as_slice();
         let config = &self.inner.config;
         let step = config.handshake_timeout;
         let mut framed = Framed::new(stream, FrameCodec::new(config.max_frame));
         let cookie = config.cookie.as_slice();
-        let binding: &[u8] = &[];
         #[allow(clippy::cast_possible_truncation)]
         let my_max = config.max_frame.min(u32::MAX as usize) as u32;
         let my_silence = u32::try_from(config.silence.as_millis()).unwrap_or(u32::MAX);
@@ -657,7 +784,7 @@ impl Node {
                     }
                 }
                 let proof = handshake::answer(cookie, binding, &hello, &welcome)
-                    .map_err(|e| NodeError::Handshake(e.to_string()))?;
+                    .map_err(|e| NodeError::Handshake(failed_proof(&e, binding)))?;
                 send(&mut framed, &Control::Proof(proof)).await?;
                 match recv(&mut framed, step, "the acceptor's verdict").await? {
                     Control::Ready => {}
@@ -703,8 +830,9 @@ impl Node {
                     other => return Err(unexpected("a proof", &other)),
                 };
                 if let Err(e) = handshake::verify(cookie, binding, &hello, &welcome, &proof) {
-                    let _ = send(&mut framed, &Control::Refused(e.to_string())).await;
-                    return Err(NodeError::Handshake(e.to_string()));
+                    let why = failed_proof(&e, binding);
+                    let _ = send(&mut framed, &Control::Refused(why.clone())).await;
+                    return Err(NodeError::Handshake(why));
                 }
                 send(&mut framed, &Control::Ready).await?;
                 (hello.name, hello.creation, their_max, their_silence)
@@ -718,7 +846,7 @@ impl Node {
             .min(Duration::from_millis(u64::from(their_silence)) / 3)
             .max(Duration::from_millis(1));
         let parts = framed.into_parts();
-        let (read, write) = parts.io.into_split();
+        let (read, write) = parts.io.split();
         let mut read_parts = FramedParts::new::<Frame>(read, FrameCodec::new(max_frame));
         read_parts.read_buf = parts.read_buf;
         let reader = Framed::from_parts(read_parts);
@@ -741,8 +869,8 @@ impl Node {
         creation: u32,
         side: Side,
         (max_frame, beat): (usize, Duration),
-        reader: Framed<tokio::net::tcp::OwnedReadHalf, FrameCodec>,
-        writer: tokio::net::tcp::OwnedWriteHalf,
+        reader: Framed<ReadHalf, FrameCodec>,
+        writer: WriteHalf,
     ) -> Result<Arc<Connection>, NodeError> {
         let config = &self.inner.config;
         let dialler_first = match side {
@@ -803,14 +931,22 @@ impl Node {
     }
 }
 
+/// Why a proof failed; under TLS it may also have been made on another session.
+fn failed_proof(error: &handshake::HandshakeError, binding: &[u8]) -> String {
+    if binding.is_empty() {
+        error.to_string()
+    } else {
+        format!(
+            "{error}, or its proof was made on another TLS session (something between the two nodes ends TLS)"
+        )
+    }
+}
+
 fn unexpected(wanted: &str, got: &Control) -> NodeError {
     NodeError::Handshake(format!("expected {wanted}, got {got:?}"))
 }
 
-async fn send(
-    framed: &mut Framed<TcpStream, FrameCodec>,
-    control: &Control,
-) -> Result<(), NodeError> {
+async fn send(framed: &mut Framed<Stream, FrameCodec>, control: &Control) -> Result<(), NodeError> {
     framed
         .send(Frame {
             kind: Kind::Control,
@@ -821,7 +957,7 @@ async fn send(
 }
 
 async fn recv(
-    framed: &mut Framed<TcpStream, FrameCodec>,
+    framed: &mut Framed<Stream, FrameCodec>,
     step: Duration,
     what: &str,
 ) -> Result<Control, NodeError> {

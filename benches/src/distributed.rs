@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use actor_runtime::io::tls::TlsConfig;
 use actor_runtime::node::{Node, NodeConfig, Remote};
 use actor_runtime::prelude::*;
 use tokio::sync::mpsc;
@@ -57,10 +58,20 @@ impl Sink {
     }
 }
 
+/// A node's configuration, under TLS if `tls`.
+fn config(name: &str, tls: bool) -> NodeConfig {
+    let config = NodeConfig::new(name, "bench");
+    if tls {
+        config.tls(TlsConfig::self_signed(&["localhost"]).expect("a certificate"))
+    } else {
+        config
+    }
+}
+
 /// The peer process: serves a `Sink` named `sink` until its stdin closes.
-pub(crate) fn serve() {
+pub(crate) fn serve(tls: bool) {
     runtime().block_on(async {
-        let node = Node::start(NodeConfig::new("peer", "bench"))
+        let node = Node::start(config("peer", tls))
             .await
             .expect("start the peer node");
         let sink = Sink::spawn(()).await.expect("spawn the sink");
@@ -86,6 +97,10 @@ struct Peer {
 impl Peer {
     fn start() -> Peer {
         Peer::start_phase("node-peer")
+    }
+
+    fn start_tls(tls: bool) -> Peer {
+        Peer::start_phase(if tls { "node-tls-peer" } else { "node-peer" })
     }
 
     fn start_phase(phase: &str) -> Peer {
@@ -117,7 +132,11 @@ impl Drop for Peer {
 }
 
 async fn connect(peer: &Peer) -> (Node, Remote<Sink>) {
-    let node = Node::start(NodeConfig::new("bench", "bench"))
+    connect_tls(peer, false).await
+}
+
+async fn connect_tls(peer: &Peer, tls: bool) -> (Node, Remote<Sink>) {
+    let node = Node::start(config("bench", tls))
         .await
         .expect("start the node");
     node.connect(peer.addr).await.expect("connect");
@@ -125,11 +144,12 @@ async fn connect(peer: &Peer) -> (Node, Remote<Sink>) {
     (node, sink)
 }
 
-/// Casts per second from `senders` tasks to one remote actor, until the last is handled.
-pub(crate) fn casts(n: u64, senders: u64) -> f64 {
-    let peer = Peer::start();
+/// Casts per second from `senders` tasks to one remote actor, until the last is handled;
+/// over TLS if `tls`.
+pub(crate) fn casts(n: u64, senders: u64, tls: bool) -> f64 {
+    let peer = Peer::start_tls(tls);
     runtime().block_on(async move {
-        let (_node, sink) = connect(&peer).await;
+        let (_node, sink) = connect_tls(&peer, tls).await;
         let each = n / senders;
         let started = Instant::now();
         let tasks: Vec<_> = (0..senders)
@@ -158,11 +178,11 @@ pub(crate) fn casts(n: u64, senders: u64) -> f64 {
     })
 }
 
-/// Median and p99 of sequential call round trips, in ns.
-pub(crate) fn calls(n: usize) -> (f64, f64) {
-    let peer = Peer::start();
+/// Median and p99 of sequential call round trips, in ns; over TLS if `tls`.
+pub(crate) fn calls(n: usize, tls: bool) -> (f64, f64) {
+    let peer = Peer::start_tls(tls);
     runtime().block_on(async move {
-        let (_node, sink) = connect(&peer).await;
+        let (_node, sink) = connect_tls(&peer, tls).await;
         for i in 0..1000 {
             sink.echo(i).await.expect("warm-up");
         }

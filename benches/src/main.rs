@@ -564,8 +564,8 @@ fn run_phase(phase: &str, quick: bool) {
             let (s, c) = snapshot_ours(ACTORS / scale as usize);
             format!("{s} {c}")
         }
-        "node-peer" => {
-            distributed::serve();
+        "node-peer" | "node-tls-peer" => {
+            distributed::serve(phase == "node-tls-peer");
             return;
         }
         "tcp-peer" => {
@@ -576,10 +576,11 @@ fn run_phase(phase: &str, quick: bool) {
             let (m, p) = distributed::tcp_calls(CALLS / 5 / scale as usize);
             format!("{m} {p}")
         }
-        "node-cast-1" => format!("{}", distributed::casts(TELLS / scale, 1)),
-        "node-cast-4" => format!("{}", distributed::casts(TELLS / scale, 4)),
-        "node-call" => {
-            let (m, p) = distributed::calls(CALLS / 5 / scale as usize);
+        "node-cast-1" => format!("{}", distributed::casts(TELLS / scale, 1, false)),
+        "node-cast-4" => format!("{}", distributed::casts(TELLS / scale, 4, false)),
+        "node-tls-cast-1" => format!("{}", distributed::casts(TELLS / scale, 1, true)),
+        "node-call" | "node-tls-call" => {
+            let (m, p) = distributed::calls(CALLS / 5 / scale as usize, phase.contains("tls"));
             format!("{m} {p}")
         }
         "node-pipelined" => format!("{}", distributed::pipelined(CALLS / scale as usize, 64)),
@@ -681,6 +682,8 @@ fn main() {
     let node_cast_1 = measure("node-cast-1", reps.min(3), quick);
     let node_cast_4 = measure("node-cast-4", reps.min(3), quick);
     let node_call = measure("node-call", reps.min(3), quick);
+    let node_tls_cast_1 = measure("node-tls-cast-1", reps.min(3), quick);
+    let node_tls_call = measure("node-tls-call", reps.min(3), quick);
     let node_pipelined = measure("node-pipelined", reps.min(3), quick);
     let node_down = measure("node-down", 1, quick);
     let node_bulk = measure("node-bulk", reps.min(3), quick);
@@ -903,6 +906,31 @@ fn main() {
         "call round trip, p99",
         column(&node_call, 1) / 1e3,
         column(&tcp_call, 1) / 1e3,
+        "us",
+        false,
+    );
+    println!(
+        "{:<28} {:>14} {:>14}",
+        "two OS processes, loopback", "over TLS 1.3", "plain TCP"
+    );
+    row(
+        "casts, 1 sender",
+        column(&node_tls_cast_1, 0) / 1e6,
+        column(&node_cast_1, 0) / 1e6,
+        "M msg/s",
+        true,
+    );
+    row(
+        "call round trip, median",
+        column(&node_tls_call, 0) / 1e3,
+        column(&node_call, 0) / 1e3,
+        "us",
+        false,
+    );
+    row(
+        "call round trip, p99",
+        column(&node_tls_call, 1) / 1e3,
+        column(&node_call, 1) / 1e3,
         "us",
         false,
     );

@@ -254,7 +254,7 @@ impl TcpServer {
     #[cfg(feature = "tls")]
     pub async fn bind_tls<C, F>(
         config: &TcpConfig,
-        tls: super::tls::TlsConfig,
+        tls: crate::tls::TlsConfig,
         to_msg: F,
     ) -> io::Result<TcpServer>
     where

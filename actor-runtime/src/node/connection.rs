@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{oneshot, watch};
 use tokio_util::codec::Framed;
 
@@ -18,6 +17,7 @@ use super::exports::{Delivery, Exports};
 use super::kind::{Pending, RemoteActor};
 use super::outbox::{Outbox, frame_bytes};
 use super::proxy::{RemoteProcess, StandIn};
+use super::stream::{ReadHalf, WriteHalf};
 use super::wire::{FrameCodec, Kind, Reassembly};
 use crate::call::{ReplyRoute, ReplySink};
 use crate::ctx::link_processes;
@@ -298,7 +298,7 @@ impl Connection {
     /// declared lost after `silence` (its heartbeats stopped).
     pub(crate) async fn read(
         self: &Arc<Self>,
-        mut frames: Framed<OwnedReadHalf, FrameCodec>,
+        mut frames: Framed<ReadHalf, FrameCodec>,
         silence: Duration,
         max_message: usize,
     ) -> String {
@@ -678,7 +678,7 @@ impl ReplySink for Connection {
 /// heartbeat after `heartbeat` of silence.
 pub(crate) async fn write(
     out: Arc<Outbox>,
-    mut socket: OwnedWriteHalf,
+    mut socket: WriteHalf,
     heartbeat: Duration,
 ) -> io::Result<()> {
     let beat = pack(&Control::Heartbeat);
@@ -703,5 +703,7 @@ pub(crate) async fn write(
         if let Some(fragment) = batch.fragment {
             socket.write_all(&frame_bytes(&fragment)).await?;
         }
+        // TLS keeps records in its session until flushed; plain TCP has nothing to do.
+        socket.flush().await?;
     }
 }

@@ -1,4 +1,4 @@
-//! TLS configuration shared by the TCP and HTTP bridges (feature `tls`).
+//! TLS configuration shared by the TCP and HTTP bridges and by nodes (feature `tls`).
 
 use std::fmt;
 use std::io;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-/// A certificate chain and its private key, for HTTPS or TLS over TCP.
+/// A certificate chain and its private key, for HTTPS, TLS over TCP, or TLS between nodes.
 pub struct TlsConfig {
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
@@ -66,6 +66,12 @@ impl TlsConfig {
     #[must_use]
     pub fn certificates(&self) -> &[CertificateDer<'static>] {
         &self.chain
+    }
+
+    /// A copy of the chain and the key.
+    #[cfg(feature = "node")]
+    pub(crate) fn parts(&self) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+        (self.chain.clone(), self.key.clone_key())
     }
 
     /// An acceptor offering the application protocols `alpn` (none for raw TCP).
