@@ -10,7 +10,7 @@ use syn::Item;
 
 use crate::ctxt::Ctxt;
 
-pub(crate) mod expand;
+mod expand;
 mod model;
 mod options;
 mod remote;

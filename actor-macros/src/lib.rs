@@ -5,6 +5,7 @@ use proc_macro::TokenStream;
 mod actor;
 mod ctxt;
 mod markers;
+mod spans;
 mod supervisor;
 
 /// Declares an actor: put it on the struct that holds the state and on the `impl` block that

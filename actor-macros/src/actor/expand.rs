@@ -9,6 +9,7 @@ use syn::{GenericParam, ItemStruct};
 use super::model::{ActorImpl, Hook, Kind, Param};
 use super::options::{StructOptions, runtime_path};
 use crate::ctxt::Ctxt;
+use crate::spans::respan;
 
 pub(crate) fn struct_item(mut cx: Ctxt, opts: &StructOptions, item: ItemStruct) -> TokenStream {
     for lt in item.generics.lifetimes() {
@@ -465,22 +466,4 @@ pub(crate) fn impl_item(mut cx: Ctxt, model: &ActorImpl) -> TokenStream {
         #remote
         #errors
     }
-}
-
-/// Gives every token of `tokens` the span `span`, so an error about a generated path points
-/// at the user's code it checks.
-pub(crate) fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut tree| {
-            if let proc_macro2::TokenTree::Group(g) = &tree {
-                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
-                group.set_span(span);
-                tree = proc_macro2::TokenTree::Group(group);
-            } else {
-                tree.set_span(span);
-            }
-            tree
-        })
-        .collect()
 }

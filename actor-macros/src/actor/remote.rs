@@ -6,10 +6,10 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::expand::respan;
 use super::model::{ActorImpl, Kind, Param};
 use super::options::Remote;
 use crate::ctxt::Ctxt;
+use crate::spans::respan;
 
 /// Rejects what cannot be remote: generic actors (a kind name must name one type).
 pub(crate) fn check(cx: &mut Ctxt, model: &ActorImpl, remote: &Remote) {

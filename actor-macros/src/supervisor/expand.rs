@@ -5,7 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::model::{Kind, Restart, Shutdown, Strategy, Supervisor};
-use crate::actor::expand::respan;
+use crate::spans::respan;
 use crate::actor::runtime_path;
 use crate::ctxt::Ctxt;
 
