@@ -443,6 +443,16 @@ impl Node {
             })
     }
 
+    /// A handle to the local actor `addr` to put in messages to other nodes: they receive a
+    /// [`Remote<A>`] that reaches it through the generated client, links to it and monitors
+    /// it. The actor is reachable from other nodes by its id from now until it stops. Locally
+    /// the handle sends straight to the mailbox.
+    pub fn handle<A: RemoteActor>(&self, addr: &Addr<A>) -> Remote<A> {
+        self.inner.exports.export(addr);
+        let id = addr.pid().id();
+        Remote::here(id, self.name().into(), self.inner.exports.typed::<A>(id))
+    }
+
     /// Makes a pool of `W` reachable from other nodes as `name`, until the pool stops. They
     /// look it up as any `W` (`lookup::<W>(node, name)`), and each message goes to the pool's
     /// next worker with room, as it does locally: when every worker is full a call fails
@@ -894,6 +904,7 @@ impl Node {
                 creation,
                 index,
             },
+            config.name.as_str().into(),
             out.clone(),
             self.inner.exports.clone(),
             self.inner.counters.clone(),

@@ -5,9 +5,9 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::model::{Kind, Restart, Shutdown, Strategy, Supervisor};
-use crate::spans::respan;
 use crate::actor::runtime_path;
 use crate::ctxt::Ctxt;
+use crate::spans::respan;
 
 fn duration(d: std::time::Duration) -> TokenStream {
     let secs = d.as_secs();

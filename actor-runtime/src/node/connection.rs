@@ -52,6 +52,8 @@ pub(crate) struct Counters {
 
 pub(crate) struct Connection {
     pub(crate) peer: PeerInfo,
+    /// This node's name.
+    pub(crate) local: Arc<str>,
     pub(crate) out: Arc<Outbox>,
     exports: Arc<Exports>,
     counters: Arc<Counters>,
@@ -81,17 +83,53 @@ const SCRATCH_KEEP: usize = 256 << 10;
 thread_local! {
     /// The encoding buffer of this thread's sends: no allocation per message.
     static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The connection a message is being encoded for on this thread (its address), so that a
+    /// `Remote` inside it knows where it goes.
+    static ENCODING_FOR: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// The connection a message is being decoded from on this thread, so that a `Remote`
+    /// inside it is bound to the right node.
+    static DECODING_FROM: std::cell::RefCell<Option<Arc<Connection>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` (an encoding) with `conn` as the connection the message goes out on.
+fn encoding_for<R>(conn: &Connection, f: impl FnOnce() -> R) -> R {
+    let previous = ENCODING_FOR.replace(std::ptr::from_ref(conn) as usize);
+    let out = f();
+    ENCODING_FOR.set(previous);
+    out
+}
+
+/// `true` if the message being encoded on this thread goes out on `conn`; `None` if no
+/// message to another node is being encoded.
+pub(crate) fn encoding_on(conn: &Connection) -> Option<bool> {
+    match ENCODING_FOR.get() {
+        0 => None,
+        at => Some(at == std::ptr::from_ref(conn) as usize),
+    }
+}
+
+/// `Some` while a message to another node is being encoded on this thread.
+pub(crate) fn encoding_on_any() -> Option<()> {
+    (ENCODING_FOR.get() != 0).then_some(())
+}
+
+/// The connection the message being decoded on this thread came from.
+pub(crate) fn decoding_from() -> Option<Arc<Connection>> {
+    DECODING_FROM.with_borrow(Clone::clone)
 }
 
 impl Connection {
     pub(crate) fn new(
         peer: PeerInfo,
+        local: Arc<str>,
         out: Arc<Outbox>,
         exports: Arc<Exports>,
         counters: Arc<Counters>,
     ) -> Connection {
         Connection {
             peer,
+            local,
             out,
             exports,
             counters,
@@ -102,6 +140,11 @@ impl Connection {
             next_corr: AtomicU64::new(1),
             down: watch::channel(None).0,
         }
+    }
+
+    /// This node's exported actors.
+    pub(crate) fn exports(&self) -> &Arc<Exports> {
+        &self.exports
     }
 
     /// The pid, here, of the other node's actor `id`.
@@ -122,7 +165,8 @@ impl Connection {
                 *body = Vec::new();
             }
             body.clear();
-            let pending = A::__encode(msg, body).map_err(SendError::Remote)?;
+            let pending =
+                encoding_for(self, || A::__encode(msg, body)).map_err(SendError::Remote)?;
             match pending {
                 None => self.out.data(Header::cast(to).as_bytes(), body),
                 Some(pending) => {
@@ -380,6 +424,14 @@ impl Connection {
         }
     }
 
+    /// Runs `f` (a decoding) with this connection as the one the message came from.
+    fn decoding<R>(self: &Arc<Self>, f: impl FnOnce() -> R) -> R {
+        let previous = DECODING_FROM.replace(Some(self.clone()));
+        let out = f();
+        DECODING_FROM.set(previous);
+        out
+    }
+
     async fn data(self: &Arc<Self>, message: &[u8]) {
         let envelope = match Envelope::parse(message) {
             Ok(envelope) => envelope,
@@ -391,7 +443,7 @@ impl Connection {
                     None => Err(RemoteError::Unknown(format!(
                         "actor {to} is not exported by this node (stopped, or never registered)"
                     ))),
-                    Some(inbound) => inbound.deliver(body, None),
+                    Some(inbound) => self.decoding(|| inbound.deliver(body, None)),
                 };
                 match outcome {
                     Ok(Delivery::Done) => {}
@@ -410,13 +462,15 @@ impl Connection {
                     None => Err(RemoteError::Unknown(format!(
                         "actor {to} is not exported by this node (stopped, or never registered)"
                     ))),
-                    Some(inbound) => inbound.deliver(
-                        body,
-                        Some(ReplyRoute {
-                            sink: self.clone(),
-                            corr,
-                        }),
-                    ),
+                    Some(inbound) => self.decoding(|| {
+                        inbound.deliver(
+                            body,
+                            Some(ReplyRoute {
+                                sink: self.clone(),
+                                corr,
+                            }),
+                        )
+                    }),
                 };
                 match outcome {
                     Ok(Delivery::Done) => {}
@@ -433,7 +487,7 @@ impl Connection {
                     return;
                 };
                 if ok {
-                    call.complete(Ok(body));
+                    self.decoding(|| call.complete(Ok(body)));
                 } else {
                     match unpack::<Failure>(body) {
                         Ok(failure) => call.complete(Err(failure.into_error())),
@@ -629,6 +683,10 @@ impl Connection {
 }
 
 impl ReplySink for Connection {
+    fn encoding(&self, encode: &mut dyn FnMut()) {
+        encoding_for(self, encode);
+    }
+
     fn reply(&self, corr: u64, outcome: Result<Vec<u8>, CallError>) {
         // Replies answer admitted calls: they skip the room check.
         let sent = match outcome {

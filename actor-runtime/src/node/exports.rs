@@ -13,6 +13,7 @@ use crate::call::ReplyRoute;
 use crate::error::{CallError, RemoteError, SendError};
 use crate::exit::ExitReason;
 use crate::pid::Pid;
+use crate::process::Process;
 use crate::sync::{read, write};
 use crate::target::{Client, Target, Unavailable};
 
@@ -24,9 +25,14 @@ pub(crate) enum Delivery {
     Wait(Pin<Box<dyn Future<Output = ()> + Send>>),
 }
 
+/// Where an exported actor's messages go, and the process links and monitors attach to.
+pub(crate) type Found<M> = (Target<M>, Arc<dyn Process>);
+
 /// A local actor reachable from other nodes, with its type erased.
 pub(crate) trait Inbound: Send + Sync {
     fn kind(&self) -> &'static str;
+    /// For [`Exports::typed`]: the entry as its concrete type.
+    fn as_any(&self) -> &dyn std::any::Any;
     /// Decodes and enqueues a message; `reply` for a call.
     fn deliver(&self, body: &[u8], reply: Option<ReplyRoute>) -> Result<Delivery, RemoteError>;
 }
@@ -34,11 +40,17 @@ pub(crate) trait Inbound: Send + Sync {
 /// An actor's mailbox, or a route that picks one (a pool's next worker with room).
 struct Exported<A: RemoteActor> {
     target: Target<A::Msg>,
+    /// The actor whose life the entry follows (a pool's supervisor), for links and monitors.
+    lives: Arc<dyn Process>,
 }
 
 impl<A: RemoteActor> Inbound for Exported<A> {
     fn kind(&self) -> &'static str {
         A::KIND
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 
     fn deliver(&self, body: &[u8], reply: Option<ReplyRoute>) -> Result<Delivery, RemoteError> {
@@ -149,7 +161,10 @@ impl Exports {
                 }
                 state.names.insert(name.to_owned(), id);
             }
-            state.by_id.insert(id, Arc::new(Exported::<A> { target }));
+            let lives: Arc<dyn Process> = lives.record().clone();
+            state
+                .by_id
+                .insert(id, Arc::new(Exported::<A> { target, lives }));
         }
         let exports = Arc::downgrade(self);
         let name = name.map(str::to_owned);
@@ -191,6 +206,14 @@ impl Exports {
 
     pub(crate) fn get(&self, id: u64) -> Option<Arc<dyn Inbound>> {
         read(&self.state).by_id.get(&id).cloned()
+    }
+
+    /// The exported actor `id`, if it is of kind `A`: where its messages go, and the process
+    /// that links and monitors attach to.
+    pub(crate) fn typed<A: RemoteActor>(&self, id: u64) -> Option<Found<A::Msg>> {
+        let inbound = self.get(id)?;
+        let exported = inbound.as_any().downcast_ref::<Exported<A>>()?;
+        Some((exported.target.clone(), exported.lives.clone()))
     }
 
     /// The id registered as `name`, checked to be of `kind`.

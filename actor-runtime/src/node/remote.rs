@@ -1,5 +1,5 @@
 //! [`Remote<A>`]: a typed handle to an actor on another node, with the same generated client
-//! as [`Addr<A>`](crate::Addr).
+//! as [`Addr<A>`](crate::Addr), that can travel inside messages between nodes.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -7,15 +7,21 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::connection::Connection;
+use serde::de::Error as _;
+use serde::ser::Error as _;
+
+use super::connection::{self, Connection};
+use super::exports::Found;
 use super::kind::RemoteActor;
 use crate::addr::{Linkable, ProcessRef};
 use crate::error::SendError;
 use crate::exit::ExitReason;
 use crate::pid::Pid;
+use crate::process::{Process, ProcessInfo};
 use crate::target::{self, Client, Outbound, Target, Unavailable};
 
-/// A handle to an actor of type `A` on another node, from [`Node::lookup`](super::Node::lookup).
+/// A handle to an actor of type `A` on another node, from [`Node::lookup`](super::Node::lookup),
+/// [`Node::spawn`](super::Node::spawn), or a message.
 ///
 /// It dereferences to the actor's generated client, exactly as an [`Addr<A>`](crate::Addr)
 /// does: `remote.nearby(lon, lat).await?` is the call it would be locally. Casts fail fast
@@ -25,9 +31,28 @@ use crate::target::{self, Client, Outbound, Target, Unavailable};
 /// actor up again after the node is back (its new creation makes old pids stale).
 ///
 /// [`Ctx::link`](crate::Ctx::link) and [`Ctx::monitor`](crate::Ctx::monitor) accept it.
+///
+/// A `Remote` may be a field of a message between nodes: sent to the node it points at, it
+/// arrives as a handle to that node's own actor; a handle to a local actor
+/// ([`Node::handle`](super::Node::handle)) arrives as a handle back to this node. A handle to
+/// an actor of a third node cannot be sent (the encoding fails with
+/// [`RemoteError::Encode`](crate::RemoteError::Encode)): send its node and name instead.
 pub struct Remote<A: RemoteActor> {
     client: A::Client,
-    route: Arc<Route<A>>,
+    at: At<A>,
+}
+
+/// Where the actor is.
+enum At<A> {
+    /// On the other end of a connection.
+    There(Arc<Route<A>>),
+    /// On this node: from [`Node::handle`](super::Node::handle), or a handle of ours that
+    /// came back in a message.
+    Here {
+        id: u64,
+        node: Arc<str>,
+        process: Arc<dyn Process>,
+    },
 }
 
 struct Route<A> {
@@ -92,42 +117,81 @@ impl<A: RemoteActor> Remote<A> {
         let routed: Arc<dyn target::Route<A::Msg>> = route.clone();
         Remote {
             client: A::Client::__from_target(Target::routed(routed)),
-            route,
+            at: At::There(route),
+        }
+    }
+
+    /// A handle to the local actor `id` of node `node`, exported there; one that stopped
+    /// (no longer exported) gives a handle whose sends fail with [`ExitReason::NoProc`].
+    pub(crate) fn here(id: u64, node: Arc<str>, found: Option<Found<A::Msg>>) -> Self {
+        let (target, process) = found.unwrap_or_else(|| {
+            let gone: Arc<dyn target::Route<A::Msg>> = Arc::new(Gone);
+            (Target::routed(gone), Arc::new(Stopped(Pid::local(id))))
+        });
+        Remote {
+            client: A::Client::__from_target(target),
+            at: At::Here { id, node, process },
         }
     }
 
     /// The actor's pid as this node sees it ([`Pid::node`] numbers its node here).
     #[must_use]
     pub fn pid(&self) -> Pid {
-        self.route.conn.remote_pid(self.route.id)
+        match &self.at {
+            At::There(route) => route.conn.remote_pid(route.id),
+            At::Here { id, .. } => Pid::local(*id),
+        }
     }
 
     /// The name of the actor's node.
     #[must_use]
     pub fn node(&self) -> &str {
-        &self.route.conn.peer.name
+        match &self.at {
+            At::There(route) => &route.conn.peer.name,
+            At::Here { node, .. } => node,
+        }
     }
 
-    /// `false` once the connection to its node is lost.
+    /// `false` once the connection to its node is lost (always `true` for an actor of this
+    /// node).
     #[must_use]
     pub fn is_connected(&self) -> bool {
-        self.route.conn.out.closed().is_none()
+        match &self.at {
+            At::There(route) => route.conn.out.closed().is_none(),
+            At::Here { .. } => true,
+        }
     }
 
-    /// Sends a message, waiting while the connection's outbound queue is full.
+    /// Sends a message, waiting while the connection's outbound queue (or, for an actor of
+    /// this node, its mailbox) is full.
     ///
     /// # Errors
     /// [`SendError::Stopped`] with [`ExitReason::NoConnection`] once the connection is lost;
     /// [`SendError::Remote`] if the message cannot be encoded or is too large.
     pub async fn send(&self, msg: A::Msg) -> Result<(), SendError> {
         let mut slot = Some(msg);
-        std::future::poll_fn(|cx| self.route.poll_send(cx, &mut slot)).await
+        match &self.at {
+            At::There(route) => std::future::poll_fn(|cx| route.poll_send(cx, &mut slot)).await,
+            At::Here { .. } => {
+                let record = match Client::__target(&self.client).resolve() {
+                    Ok(record) => Arc::clone(&record),
+                    Err(Unavailable::Stopped(reason)) => return Err(SendError::Stopped(reason)),
+                    Err(Unavailable::Overloaded) => {
+                        let msg = slot.take().expect("not sent yet");
+                        return Client::__target(&self.client).cast(msg);
+                    }
+                };
+                std::future::poll_fn(|cx| record.poll_send(cx, &mut slot)).await
+            }
+        }
     }
 
     /// Kills the actor (reason [`ExitReason::Killed`]), as [`Addr::kill`](crate::Addr::kill).
     pub fn kill(&self) {
-        use crate::process::Process;
-        self.route.conn.proxy(self.route.id).kill();
+        match &self.at {
+            At::There(route) => route.conn.proxy(route.id).kill(),
+            At::Here { process, .. } => process.kill(),
+        }
     }
 }
 
@@ -141,18 +205,162 @@ impl<A: RemoteActor> Deref for Remote<A> {
 
 impl<A: RemoteActor> Clone for Remote<A> {
     fn clone(&self) -> Self {
-        Remote::new(self.route.conn.clone(), self.route.id)
+        match &self.at {
+            At::There(route) => Remote::new(route.conn.clone(), route.id),
+            At::Here { id, node, process } => Remote {
+                client: A::Client::__from_target(Client::__target(&self.client).clone()),
+                at: At::Here {
+                    id: *id,
+                    node: node.clone(),
+                    process: process.clone(),
+                },
+            },
+        }
     }
 }
 
 impl<A: RemoteActor> fmt::Debug for Remote<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&target::Route::describe(&*self.route))
+        match &self.at {
+            At::There(route) => f.write_str(&target::Route::describe(&**route)),
+            At::Here { node, .. } => {
+                write!(
+                    f,
+                    "Remote<{}>({} on {node}, this node)",
+                    A::KIND,
+                    self.pid()
+                )
+            }
+        }
     }
 }
 
 impl<A: RemoteActor> Linkable for Remote<A> {
     fn __process(&self) -> ProcessRef {
-        ProcessRef(self.route.conn.proxy(self.route.id))
+        match &self.at {
+            At::There(route) => ProcessRef(route.conn.proxy(route.id)),
+            At::Here { process, .. } => ProcessRef(process.clone()),
+        }
+    }
+}
+
+/// A handle on the wire: whose actor it is, seen from the sender.
+#[derive(serde::Serialize, serde::Deserialize)]
+enum Wire {
+    /// An actor of the sending node (exported there by this id).
+    Sender(u64),
+    /// An actor of the receiving node.
+    Receiver(u64),
+}
+
+impl<A: RemoteActor> serde::Serialize for Remote<A> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let wire = match &self.at {
+            At::Here { id, .. } => {
+                if connection::encoding_on_any().is_none() {
+                    return Err(S::Error::custom(OUTSIDE));
+                }
+                Wire::Sender(*id)
+            }
+            At::There(route) => match connection::encoding_on(&route.conn) {
+                None => return Err(S::Error::custom(OUTSIDE)),
+                Some(true) => Wire::Receiver(route.id),
+                Some(false) => {
+                    return Err(S::Error::custom(format_args!(
+                        "a `Remote<{}>` of node `{}` cannot travel to another node: a handle crosses only between its own node and another (send the node and the name, and look it up there)",
+                        A::KIND,
+                        route.conn.peer.name
+                    )));
+                }
+            },
+        };
+        (A::KIND, wire).serialize(serializer)
+    }
+}
+
+/// Why a `Remote` was encoded or decoded outside a message between nodes.
+const OUTSIDE: &str = "a `Remote` is encoded and decoded only inside messages between nodes";
+
+impl<'de, A: RemoteActor> serde::Deserialize<'de> for Remote<A> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (kind, wire) = <(String, Wire)>::deserialize(deserializer)?;
+        if kind != A::KIND {
+            return Err(D::Error::custom(format_args!(
+                "a handle to a `{kind}` where a `Remote<{}>` was expected",
+                A::KIND
+            )));
+        }
+        let conn = connection::decoding_from().ok_or_else(|| D::Error::custom(OUTSIDE))?;
+        Ok(match wire {
+            Wire::Sender(id) => Remote::new(conn, id),
+            Wire::Receiver(id) => {
+                Remote::here(id, conn.local.clone(), conn.exports().typed::<A>(id))
+            }
+        })
+    }
+}
+
+/// Where the messages of a handle to a stopped local actor go: nowhere.
+struct Gone;
+
+impl<M: Send + 'static> target::Route<M> for Gone {
+    fn pick(&self) -> Result<Arc<crate::record::ProcessRecord<M>>, Unavailable> {
+        Err(Unavailable::Stopped(ExitReason::NoProc))
+    }
+
+    fn cast(&self, _: M) -> Result<(), SendError> {
+        Err(SendError::Stopped(ExitReason::NoProc))
+    }
+
+    fn describe(&self) -> String {
+        "Remote(stopped)".to_owned()
+    }
+}
+
+/// A stopped local actor, as links and monitors see it: linking or monitoring it gives
+/// [`ExitReason::NoProc`] at once, as for any stopped actor.
+struct Stopped(Pid);
+
+impl Process for Stopped {
+    fn pid(&self) -> Pid {
+        self.0
+    }
+
+    fn signal(&self, _: crate::exit::Signal) {}
+
+    fn add_link(&self, _: Pid, _: std::sync::Weak<dyn Process>) -> Result<(), ExitReason> {
+        Err(ExitReason::NoProc)
+    }
+
+    fn remove_link(&self, _: Pid) -> bool {
+        true
+    }
+
+    fn add_watcher(
+        &self,
+        _: crate::exit::MonitorRef,
+        _: std::sync::Weak<dyn Process>,
+    ) -> Result<(), ExitReason> {
+        Err(ExitReason::NoProc)
+    }
+
+    fn remove_watcher(&self, _: crate::exit::MonitorRef) {}
+
+    fn kill(&self) {}
+
+    fn exit_reason(&self) -> Option<ExitReason> {
+        Some(ExitReason::NoProc)
+    }
+
+    fn poll_exit(&self, _: &mut Context<'_>) -> Poll<ExitReason> {
+        Poll::Ready(ExitReason::NoProc)
+    }
+
+    fn parent(&self) -> Option<Pid> {
+        None
+    }
+
+    fn info(&self) -> Option<ProcessInfo> {
+        None
     }
 }
