@@ -270,6 +270,10 @@ pub struct NodeStats {
     pub connections_lost: u64,
     /// Connections up now.
     pub connected: usize,
+    /// Actors of other nodes that local actors link to or monitor now (one record each).
+    pub remote_watched: usize,
+    /// Actors of other nodes that link to or monitor local actors now (one record each).
+    pub remote_watchers: usize,
 }
 
 /// A running node: cheap to clone, every clone the same node. [`Node::shutdown`] closes it.
@@ -419,12 +423,22 @@ impl Node {
     #[must_use]
     pub fn stats(&self) -> NodeStats {
         let c = &self.inner.counters;
+        let (connected, (remote_watched, remote_watchers)) = {
+            let peers = lock(&self.inner.peers);
+            let records = peers.by_name.values().map(|c| c.records());
+            (
+                peers.by_name.len(),
+                records.fold((0, 0), |(p, s), (dp, ds)| (p + dp, s + ds)),
+            )
+        };
         NodeStats {
             messages_in: c.messages_in.load(Ordering::Relaxed),
             rejected_in: c.rejected_in.load(Ordering::Relaxed),
             rejected_out: c.rejected_out.load(Ordering::Relaxed),
             connections_lost: c.connections_lost.load(Ordering::Relaxed),
-            connected: lock(&self.inner.peers).by_name.len(),
+            connected,
+            remote_watched,
+            remote_watchers,
         }
     }
 

@@ -578,6 +578,103 @@ async fn spawn_link_to_a_remote_handle_is_refused() {
     );
 }
 
+/// Monitors and links, then takes it back, over and over.
+#[actor]
+struct Churner;
+
+#[actor]
+impl Churner {
+    #[init]
+    fn init() -> Self {
+        Churner
+    }
+
+    #[handle(call)]
+    fn churn(&mut self, target: Remote<Counter>, times: u32, ctx: &mut Ctx<Self>) -> u32 {
+        for _ in 0..times {
+            let monitor = ctx.monitor(&target);
+            ctx.demonitor(monitor);
+            ctx.link(&target);
+            ctx.unlink(&target);
+        }
+        times
+    }
+
+    #[on_down]
+    fn down(&mut self, _: Down) {}
+}
+
+/// Link and monitor records on both nodes, `(a's remote_watched, b's remote_watchers)`.
+fn records(a: &Node, b: &Node) -> (usize, usize) {
+    (a.stats().remote_watched, b.stats().remote_watchers)
+}
+
+#[tokio::test]
+async fn link_and_monitor_records_leave_with_the_last_link_or_monitor() {
+    let (a, b) = pair().await;
+    b.allow_spawn::<Counter>();
+    let mut counters: Vec<Remote<Counter>> = Vec::new();
+    for _ in 0..20 {
+        counters.push(a.spawn("b", ()).await.expect("spawn"));
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = Watcher::spawn(tx.clone()).await.expect("watcher");
+    let linker = Watcher::spawn(tx).await.expect("linker");
+    for counter in &counters {
+        watcher.watch(counter.clone()).expect("watch");
+        linker.link_to(counter.clone()).expect("link");
+    }
+    // One record per remote actor on `a`, one per remote watcher on `b`, while they last.
+    wait::until(
+        "records while watched",
+        Duration::from_secs(5),
+        async || (records(&a, &b) == (20, 2)).then_some(()),
+    )
+    .await;
+
+    // Monitors and links taken back leave no record.
+    let churner = Churner::spawn(()).await.expect("churner");
+    churner
+        .churn(counters[0].clone(), 200)
+        .await
+        .expect("churn");
+    wait::until("records after churn", Duration::from_secs(5), async || {
+        (records(&a, &b) == (20, 2)).then_some(())
+    })
+    .await;
+
+    // The actors stop: every Down and exit arrives, and the records go with them.
+    for counter in &counters {
+        counter.kill();
+    }
+    for _ in 0..40 {
+        tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("a down or an exit in time")
+            .expect("report");
+    }
+    wait::until("no records left", Duration::from_secs(5), async || {
+        (records(&a, &b) == (0, 0)).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn monitors_and_links_taken_back_leave_no_record_on_either_node() {
+    let (a, b) = pair().await;
+    let counter = Counter::spawn(()).await.expect("counter");
+    b.register("counter", &counter).expect("register");
+    let remote: Remote<Counter> = a.lookup("b", "counter").await.expect("lookup");
+    let churner = Churner::spawn(()).await.expect("churner");
+    churner.churn(remote.clone(), 500).await.expect("churn");
+    // The actor still runs; nothing watches it any more.
+    assert_eq!(remote.total().await, Ok(0));
+    wait::until("no records left", Duration::from_secs(5), async || {
+        (records(&a, &b) == (0, 0)).then_some(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_request_too_large_for_a_frame_is_refused_before_it_is_sent() {
     let (a, b) = pair().await;

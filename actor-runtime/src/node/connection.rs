@@ -16,7 +16,7 @@ use super::envelope::{Control, Envelope, Failure, Header, SignalMsg, pack, unpac
 use super::exports::{Delivery, Exports};
 use super::kind::{Pending, RemoteActor};
 use super::outbox::{Outbox, frame_bytes};
-use super::proxy::{RemoteProcess, StandIn};
+use super::proxy::{Proxies, RemoteProcess, StandIns};
 use super::stream::{ReadHalf, WriteHalf};
 use super::wire::{FrameCodec, Kind, Reassembly};
 use crate::call::{ReplyRoute, ReplySink};
@@ -59,8 +59,8 @@ pub(crate) struct Connection {
     counters: Arc<Counters>,
     pending: Mutex<HashMap<u64, Pending>>,
     asked: Mutex<HashMap<u64, Asked>>,
-    proxies: Mutex<HashMap<u64, Arc<RemoteProcess>>>,
-    standins: Mutex<HashMap<u64, Arc<StandIn>>>,
+    proxies: Arc<Proxies>,
+    standins: Arc<StandIns>,
     next_corr: AtomicU64,
     down: watch::Sender<Option<ExitReason>>,
 }
@@ -135,8 +135,8 @@ impl Connection {
             counters,
             pending: Mutex::new(HashMap::new()),
             asked: Mutex::new(HashMap::new()),
-            proxies: Mutex::new(HashMap::new()),
-            standins: Mutex::new(HashMap::new()),
+            proxies: Arc::new(Proxies::default()),
+            standins: Arc::new(StandIns::default()),
             next_corr: AtomicU64::new(1),
             down: watch::channel(None).0,
         }
@@ -291,23 +291,23 @@ impl Connection {
 
     /// The proxy of the other node's actor `id`, for links and monitors.
     pub(crate) fn proxy(&self, id: u64) -> Arc<RemoteProcess> {
-        let mut proxies = lock(&self.proxies);
-        let proxy = proxies
-            .entry(id)
-            .or_insert_with(|| Arc::new(RemoteProcess::new(self.remote_pid(id), self.out.clone())))
-            .clone();
-        drop(proxies);
+        let proxy = self.proxies.proxy(id, self.remote_pid(id), &self.out);
         if let Some(reason) = self.out.closed() {
             proxy.lost(&reason);
         }
         proxy
     }
 
-    fn standin(&self, id: u64) -> Arc<StandIn> {
-        lock(&self.standins)
-            .entry(id)
-            .or_insert_with(|| Arc::new(StandIn::new(self.remote_pid(id), self.out.clone())))
-            .clone()
+    /// Kills the other node's actor `id`.
+    pub(crate) fn kill(&self, id: u64) {
+        self.signal_back(&SignalMsg::Kill { to: id });
+    }
+
+    /// Link and monitor records held for this connection: proxies of the other node's actors
+    /// that local actors link to or monitor, and stand-ins of its actors that link to or
+    /// monitor local ones.
+    pub(crate) fn records(&self) -> (usize, usize) {
+        (self.proxies.len(), self.standins.len())
     }
 
     /// Ends the connection: every waiting call fails, every link and monitor across it fires,
@@ -328,12 +328,10 @@ impl Connection {
             call.complete(Err(CallError::Stopped(reason.clone())));
         }
         lock(&self.asked).clear();
-        let proxies = std::mem::take(&mut *lock(&self.proxies));
-        for proxy in proxies.values() {
+        for proxy in self.proxies.take_all() {
             proxy.lost(&reason);
         }
-        let standins = std::mem::take(&mut *lock(&self.standins));
-        for standin in standins.values() {
+        for standin in self.standins.take_all() {
             standin.lost(&reason);
         }
     }
@@ -516,13 +514,17 @@ impl Connection {
                 target,
             } => {
                 let monitor_ref = MonitorRef::from_raw(monitor);
-                let standin = self.standin(watcher);
-                let erased: Arc<dyn Process> = standin.clone();
+                let held = self
+                    .standins
+                    .hold(watcher, self.remote_pid(watcher), &self.out);
+                held.standin.will_monitor(monitor_ref);
+                let erased: Arc<dyn Process> = held.standin.clone();
                 let added = match table::get(Pid::local(target)) {
                     Some(process) => process.add_watcher(monitor_ref, Arc::downgrade(&erased)),
                     None => Err(ExitReason::NoProc),
                 };
                 if let Err(reason) = added {
+                    held.standin.monitor_ended(monitor_ref);
                     self.signal_back(&SignalMsg::Down {
                         monitor,
                         target,
@@ -530,9 +532,17 @@ impl Connection {
                     });
                 }
             }
-            SignalMsg::Demonitor { monitor, target } => {
+            SignalMsg::Demonitor {
+                monitor,
+                watcher,
+                target,
+            } => {
+                let monitor = MonitorRef::from_raw(monitor);
                 if let Some(process) = table::get(Pid::local(target)) {
-                    process.remove_watcher(MonitorRef::from_raw(monitor));
+                    process.remove_watcher(monitor);
+                }
+                if let Some(standin) = self.standins.get(watcher) {
+                    standin.monitor_ended(monitor);
                 }
             }
             SignalMsg::Down {
@@ -540,13 +550,13 @@ impl Connection {
                 target,
                 reason,
             } => {
-                let proxy = lock(&self.proxies).get(&target).cloned();
-                if let Some(proxy) = proxy {
+                if let Some(proxy) = self.proxies.get(target) {
                     proxy.down(MonitorRef::from_raw(monitor), reason);
                 }
             }
             SignalMsg::Link { from, to } => {
-                let standin: Arc<dyn Process> = self.standin(from);
+                let held = self.standins.hold(from, self.remote_pid(from), &self.out);
+                let standin: Arc<dyn Process> = held.standin.clone();
                 match table::get(Pid::local(to)) {
                     Some(process) => link_processes(&standin, &process),
                     None => self.signal_back(&SignalMsg::Exit {
@@ -558,8 +568,7 @@ impl Connection {
                 }
             }
             SignalMsg::Unlink { from, to } => {
-                let standin = lock(&self.standins).get(&from).cloned();
-                if let Some(standin) = standin {
+                if let Some(standin) = self.standins.get(from) {
                     standin.remove_link(Pid::local(to));
                 }
                 if let Some(process) = table::get(Pid::local(to)) {
@@ -572,8 +581,7 @@ impl Connection {
                 reason,
                 link,
             } => {
-                let proxy = lock(&self.proxies).get(&from).cloned();
-                match proxy {
+                match self.proxies.get(from) {
                     // From an actor of theirs we know: it keeps track of the link.
                     Some(proxy) => proxy.exit_to(Pid::local(to), reason, link),
                     None => {

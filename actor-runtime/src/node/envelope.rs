@@ -77,8 +77,10 @@ pub(crate) enum SignalMsg {
         watcher: u64,
         target: u64,
     },
+    /// My actor `watcher` no longer monitors your actor `target` under `monitor`.
     Demonitor {
         monitor: u64,
+        watcher: u64,
         target: u64,
     },
     /// My actor `target`, which your `monitor` watched, stopped.

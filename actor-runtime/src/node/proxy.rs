@@ -6,8 +6,13 @@
 //! links to or monitors one of ours: the local actor signals it as it would any process, and
 //! the stand-in sends the signal over. When the connection is lost, both deliver
 //! [`ExitReason::NoConnection`] to every local party, as Erlang does.
+//!
+//! Each connection keeps one table of each ([`Proxies`], [`StandIns`]). A record stays in its
+//! table exactly while some local party needs it (a link, a monitor, or an attach in
+//! progress) and leaves it with the last one, so a long-lived connection holds records only
+//! for the links and monitors alive now.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, Waker};
 
@@ -25,34 +30,144 @@ fn send(out: &Outbox, signal: &SignalMsg) {
     let _ = out.data(Header::signal().as_bytes(), &pack(signal));
 }
 
+/// The actors of the other node that local actors link to or monitor, by id.
+#[derive(Default)]
+pub(crate) struct Proxies {
+    map: Mutex<HashMap<u64, Arc<RemoteProcess>>>,
+}
+
+impl Proxies {
+    /// The proxy of the other node's actor `id` (`pid` here), made if there is none.
+    pub(crate) fn proxy(
+        self: &Arc<Self>,
+        id: u64,
+        pid: Pid,
+        out: &Arc<Outbox>,
+    ) -> Arc<RemoteProcess> {
+        lock(&self.map)
+            .entry(id)
+            .or_insert_with(|| {
+                Arc::new_cyclic(|me| RemoteProcess {
+                    pid,
+                    out: out.clone(),
+                    state: Mutex::new(ProxyState::default()),
+                    table: Arc::downgrade(self),
+                    me: me.clone(),
+                })
+            })
+            .clone()
+    }
+
+    pub(crate) fn get(&self, id: u64) -> Option<Arc<RemoteProcess>> {
+        lock(&self.map).get(&id).cloned()
+    }
+
+    /// Every proxy, and the table left empty (the connection is lost).
+    pub(crate) fn take_all(&self) -> Vec<Arc<RemoteProcess>> {
+        lock(&self.map).drain().map(|(_, p)| p).collect()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.map).len()
+    }
+}
+
 /// An actor of the other node, as local links and monitors see it.
 pub(crate) struct RemoteProcess {
     pid: Pid,
     out: Arc<Outbox>,
     state: Mutex<ProxyState>,
+    table: Weak<Proxies>,
+    me: Weak<RemoteProcess>,
 }
 
 #[derive(Default)]
 struct ProxyState {
-    watchers: HashMap<MonitorRef, Weak<dyn Process>>,
+    /// Local monitors of this actor, and the pids of their watchers.
+    watchers: HashMap<MonitorRef, (Weak<dyn Process>, Pid)>,
     links: HashMap<Pid, Weak<dyn Process>>,
     exited: Option<ExitReason>,
     exit_wakers: Vec<Waker>,
+    /// Out of the table: it had no party left. A new party puts it back.
+    detached: bool,
+    /// A party came to this proxy after it had left the table and another took its place:
+    /// everything goes to that one.
+    redirect: Option<Arc<RemoteProcess>>,
+}
+
+impl ProxyState {
+    fn idle(&self) -> bool {
+        self.watchers.is_empty() && self.links.is_empty()
+    }
 }
 
 impl RemoteProcess {
-    pub(crate) fn new(pid: Pid, out: Arc<Outbox>) -> RemoteProcess {
-        RemoteProcess {
-            pid,
-            out,
-            state: Mutex::new(ProxyState::default()),
+    /// Makes room for a new party: puts the proxy back in its table first if it had left.
+    /// `Here` holds the state to add the party to; `Elsewhere` names the proxy that took
+    /// this one's place in the table (the party goes there); `Err` if the connection is lost.
+    fn attach(&self) -> Result<Attached<'_>, ExitReason> {
+        {
+            let state = lock(&self.state);
+            if let Some(other) = &state.redirect {
+                return Ok(Attached::Elsewhere(other.clone()));
+            }
+            if let Some(reason) = &state.exited {
+                return Err(reason.clone());
+            }
+            if !state.detached {
+                return Ok(Attached::Here(state));
+            }
         }
+        let (Some(table), Some(me)) = (self.table.upgrade(), self.me.upgrade()) else {
+            return Err(ExitReason::NoConnection);
+        };
+        let mut map = lock(&table.map);
+        match map.get(&self.pid.id()) {
+            Some(other) if !Arc::ptr_eq(other, &me) => {
+                let other = other.clone();
+                lock(&self.state).redirect = Some(other.clone());
+                return Ok(Attached::Elsewhere(other));
+            }
+            Some(_) => {}
+            None => {
+                map.insert(self.pid.id(), me);
+            }
+        }
+        let mut state = lock(&self.state);
+        drop(map);
+        state.detached = false;
+        if let Some(reason) = &state.exited {
+            return Err(reason.clone());
+        }
+        Ok(Attached::Here(state))
+    }
+
+    /// Leaves the table if no party is left.
+    fn release(&self) {
+        let Some(table) = self.table.upgrade() else {
+            return;
+        };
+        let mut map = lock(&table.map);
+        let mut state = lock(&self.state);
+        if state.idle() && !state.detached && state.redirect.is_none() {
+            if let Some(current) = map.get(&self.pid.id()) {
+                if std::ptr::eq(Arc::as_ptr(current), self) {
+                    map.remove(&self.pid.id());
+                    state.detached = true;
+                }
+            }
+        }
+    }
+
+    fn redirect(&self) -> Option<Arc<RemoteProcess>> {
+        lock(&self.state).redirect.clone()
     }
 
     /// The other node reports that the actor a local `monitor` watched stopped.
     pub(crate) fn down(&self, monitor: MonitorRef, reason: ExitReason) {
         let watcher = lock(&self.state).watchers.remove(&monitor);
-        if let Some(watcher) = watcher.and_then(|w| w.upgrade()) {
+        self.release();
+        if let Some(watcher) = watcher.and_then(|(w, _)| w.upgrade()) {
             watcher.signal(Signal::down(Down {
                 monitor,
                 pid: self.pid,
@@ -61,11 +176,29 @@ impl RemoteProcess {
         }
     }
 
+    /// Records a link to the local `peer` that the other node already made (a spawn with a
+    /// link): no signal goes out. `Err` if the connection is lost.
+    pub(crate) fn adopt_link(
+        &self,
+        peer: Pid,
+        process: Weak<dyn Process>,
+    ) -> Result<(), ExitReason> {
+        match self.attach()? {
+            Attached::Here(mut state) => {
+                state.links.insert(peer, process);
+                Ok(())
+            }
+            Attached::Elsewhere(other) => other.adopt_link(peer, process),
+        }
+    }
+
     /// The other node sends an exit signal from this actor to the local actor `to`.
     pub(crate) fn exit_to(&self, to: Pid, reason: ExitReason, link: bool) {
         if link {
             // Linked no more: the link fired. An unknown link was removed meanwhile.
-            if lock(&self.state).links.remove(&to).is_none() {
+            let removed = lock(&self.state).links.remove(&to).is_some();
+            self.release();
+            if !removed {
                 return;
             }
         }
@@ -83,23 +216,6 @@ impl RemoteProcess {
         }
     }
 
-    /// Records a link to the local `peer` that the other node already made (a spawn with a
-    /// link): no signal goes out. `Err` if the connection is lost.
-    pub(crate) fn adopt_link(
-        &self,
-        peer: Pid,
-        process: Weak<dyn Process>,
-    ) -> Result<(), ExitReason> {
-        let mut state = lock(&self.state);
-        match &state.exited {
-            Some(reason) => Err(reason.clone()),
-            None => {
-                state.links.insert(peer, process);
-                Ok(())
-            }
-        }
-    }
-
     /// The connection is lost: every local party hears `reason`.
     pub(crate) fn lost(&self, reason: &ExitReason) {
         let (watchers, links, wakers) = {
@@ -113,7 +229,7 @@ impl RemoteProcess {
                 std::mem::take(&mut state.exit_wakers),
             )
         };
-        for (monitor, watcher) in watchers {
+        for (monitor, (watcher, _)) in watchers {
             if let Some(watcher) = watcher.upgrade() {
                 watcher.signal(Signal::down(Down {
                     monitor,
@@ -140,16 +256,26 @@ impl RemoteProcess {
     }
 }
 
+/// Where a new party of a proxy goes.
+enum Attached<'a> {
+    Here(std::sync::MutexGuard<'a, ProxyState>),
+    Elsewhere(Arc<RemoteProcess>),
+}
+
 impl Process for RemoteProcess {
     fn pid(&self) -> Pid {
         self.pid
     }
 
     fn signal(&self, signal: Signal) {
+        if let Some(other) = self.redirect() {
+            return other.signal(signal);
+        }
         match signal {
             Signal::Exit { exit, link } => {
                 if link {
                     lock(&self.state).links.remove(&exit.from);
+                    self.release();
                 }
                 send(
                     &self.out,
@@ -176,27 +302,34 @@ impl Process for RemoteProcess {
     }
 
     fn add_link(&self, peer: Pid, process: Weak<dyn Process>) -> Result<(), ExitReason> {
-        let mut state = lock(&self.state);
-        if let Some(reason) = &state.exited {
-            return Err(reason.clone());
+        match self.attach()? {
+            Attached::Elsewhere(other) => other.add_link(peer, process),
+            Attached::Here(mut state) => {
+                state.links.insert(peer, process);
+                drop(state);
+                send(
+                    &self.out,
+                    &SignalMsg::Link {
+                        from: peer.id(),
+                        to: self.pid.id(),
+                    },
+                );
+                Ok(())
+            }
         }
-        state.links.insert(peer, process);
-        drop(state);
-        send(
-            &self.out,
-            &SignalMsg::Link {
-                from: peer.id(),
-                to: self.pid.id(),
-            },
-        );
-        Ok(())
     }
 
     fn remove_link(&self, peer: Pid) -> bool {
+        if let Some(other) = self.redirect() {
+            return other.remove_link(peer);
+        }
         let mut state = lock(&self.state);
         let exited = state.exited.is_some();
-        if state.links.remove(&peer).is_some() && !exited {
-            drop(state);
+        let removed = state.links.remove(&peer).is_some();
+        drop(state);
+        // A proxy made only to be unlinked from leaves the table too.
+        self.release();
+        if removed && !exited {
             send(
                 &self.out,
                 &SignalMsg::Unlink {
@@ -214,29 +347,36 @@ impl Process for RemoteProcess {
         watcher: Weak<dyn Process>,
     ) -> Result<(), ExitReason> {
         let watcher_pid = watcher.upgrade().map_or(Pid::EXTERNAL, |w| w.pid());
-        let mut state = lock(&self.state);
-        if let Some(reason) = &state.exited {
-            return Err(reason.clone());
+        match self.attach()? {
+            Attached::Elsewhere(other) => other.add_watcher(monitor, watcher),
+            Attached::Here(mut state) => {
+                state.watchers.insert(monitor, (watcher, watcher_pid));
+                drop(state);
+                send(
+                    &self.out,
+                    &SignalMsg::Monitor {
+                        monitor: monitor.raw(),
+                        watcher: watcher_pid.id(),
+                        target: self.pid.id(),
+                    },
+                );
+                Ok(())
+            }
         }
-        state.watchers.insert(monitor, watcher);
-        drop(state);
-        send(
-            &self.out,
-            &SignalMsg::Monitor {
-                monitor: monitor.raw(),
-                watcher: watcher_pid.id(),
-                target: self.pid.id(),
-            },
-        );
-        Ok(())
     }
 
     fn remove_watcher(&self, monitor: MonitorRef) {
-        if lock(&self.state).watchers.remove(&monitor).is_some() {
+        if let Some(other) = self.redirect() {
+            return other.remove_watcher(monitor);
+        }
+        let removed = lock(&self.state).watchers.remove(&monitor);
+        self.release();
+        if let Some((_, watcher)) = removed {
             send(
                 &self.out,
                 &SignalMsg::Demonitor {
                     monitor: monitor.raw(),
+                    watcher: watcher.id(),
                     target: self.pid.id(),
                 },
             );
@@ -248,10 +388,16 @@ impl Process for RemoteProcess {
     }
 
     fn exit_reason(&self) -> Option<ExitReason> {
+        if let Some(other) = self.redirect() {
+            return other.exit_reason();
+        }
         lock(&self.state).exited.clone()
     }
 
     fn poll_exit(&self, cx: &mut Context<'_>) -> Poll<ExitReason> {
+        if let Some(other) = self.redirect() {
+            return other.poll_exit(cx);
+        }
         let mut state = lock(&self.state);
         match &state.exited {
             Some(reason) => Poll::Ready(reason.clone()),
@@ -271,26 +417,109 @@ impl Process for RemoteProcess {
     }
 }
 
+/// The actors of the other node that link to or monitor local actors, by id.
+#[derive(Default)]
+pub(crate) struct StandIns {
+    map: Mutex<HashMap<u64, Arc<StandIn>>>,
+}
+
+/// A stand-in held for an attach in progress: it stays in its table until dropped.
+pub(crate) struct Held {
+    pub(crate) standin: Arc<StandIn>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        lock(&self.standin.state).pending -= 1;
+        self.standin.release();
+    }
+}
+
+impl StandIns {
+    /// The stand-in of the other node's actor `id` (`pid` here), made if there is none, held
+    /// for an attach.
+    pub(crate) fn hold(self: &Arc<Self>, id: u64, pid: Pid, out: &Arc<Outbox>) -> Held {
+        let mut map = lock(&self.map);
+        let standin = map
+            .entry(id)
+            .or_insert_with(|| {
+                Arc::new(StandIn {
+                    pid,
+                    out: out.clone(),
+                    state: Mutex::new(StandInState::default()),
+                    table: Arc::downgrade(self),
+                })
+            })
+            .clone();
+        lock(&standin.state).pending += 1;
+        drop(map);
+        Held { standin }
+    }
+
+    pub(crate) fn get(&self, id: u64) -> Option<Arc<StandIn>> {
+        lock(&self.map).get(&id).cloned()
+    }
+
+    /// Every stand-in, and the table left empty (the connection is lost).
+    pub(crate) fn take_all(&self) -> Vec<Arc<StandIn>> {
+        lock(&self.map).drain().map(|(_, s)| s).collect()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.map).len()
+    }
+}
+
 /// An actor of the other node that links to or monitors local actors.
 pub(crate) struct StandIn {
     pid: Pid,
     out: Arc<Outbox>,
+    state: Mutex<StandInState>,
+    table: Weak<StandIns>,
+}
+
+#[derive(Default)]
+struct StandInState {
     /// Local actors linked to it.
-    links: Mutex<HashMap<Pid, Weak<dyn Process>>>,
+    links: HashMap<Pid, Weak<dyn Process>>,
+    /// Its monitors of local actors, until their `Down` or its demonitor.
+    monitors: HashSet<MonitorRef>,
+    /// Attaches in progress ([`Held`]).
+    pending: usize,
 }
 
 impl StandIn {
-    pub(crate) fn new(pid: Pid, out: Arc<Outbox>) -> StandIn {
-        StandIn {
-            pid,
-            out,
-            links: Mutex::new(HashMap::new()),
+    /// The stand-in will watch a local actor under `monitor` (recorded before the watch
+    /// starts, so a `Down` that follows at once finds it).
+    pub(crate) fn will_monitor(&self, monitor: MonitorRef) {
+        lock(&self.state).monitors.insert(monitor);
+    }
+
+    /// Its monitor `monitor` ended (demonitored, or refused).
+    pub(crate) fn monitor_ended(&self, monitor: MonitorRef) {
+        lock(&self.state).monitors.remove(&monitor);
+        self.release();
+    }
+
+    /// Leaves the table if nothing needs it any more.
+    fn release(&self) {
+        let Some(table) = self.table.upgrade() else {
+            return;
+        };
+        let mut map = lock(&table.map);
+        let state = lock(&self.state);
+        if state.links.is_empty() && state.monitors.is_empty() && state.pending == 0 {
+            if let Some(current) = map.get(&self.pid.id()) {
+                if std::ptr::eq(Arc::as_ptr(current), self) {
+                    map.remove(&self.pid.id());
+                }
+            }
         }
     }
 
     /// The connection is lost: local actors linked to it get an exit signal with `reason`.
     pub(crate) fn lost(&self, reason: &ExitReason) {
-        let links = std::mem::take(&mut *lock(&self.links));
+        let links = std::mem::take(&mut lock(&self.state).links);
         for (_, linked) in links {
             if let Some(linked) = linked.upgrade() {
                 linked.remove_link(self.pid);
@@ -313,17 +542,21 @@ impl Process for StandIn {
 
     fn signal(&self, signal: Signal) {
         match signal {
-            Signal::Down(down) => send(
-                &self.out,
-                &SignalMsg::Down {
-                    monitor: down.monitor.raw(),
-                    target: down.pid.id(),
-                    reason: down.reason,
-                },
-            ),
+            Signal::Down(down) => {
+                self.monitor_ended(down.monitor);
+                send(
+                    &self.out,
+                    &SignalMsg::Down {
+                        monitor: down.monitor.raw(),
+                        target: down.pid.id(),
+                        reason: down.reason,
+                    },
+                );
+            }
             Signal::Exit { exit, link } => {
                 if link {
-                    lock(&self.links).remove(&exit.from);
+                    lock(&self.state).links.remove(&exit.from);
+                    self.release();
                 }
                 send(
                     &self.out,
@@ -343,14 +576,15 @@ impl Process for StandIn {
         match self.out.closed() {
             Some(reason) => Err(reason),
             None => {
-                lock(&self.links).insert(peer, process);
+                lock(&self.state).links.insert(peer, process);
                 Ok(())
             }
         }
     }
 
     fn remove_link(&self, peer: Pid) -> bool {
-        lock(&self.links).remove(&peer);
+        lock(&self.state).links.remove(&peer);
+        self.release();
         self.out.closed().is_some()
     }
 

@@ -189,7 +189,7 @@ impl<A: RemoteActor> Remote<A> {
     /// Kills the actor (reason [`ExitReason::Killed`]), as [`Addr::kill`](crate::Addr::kill).
     pub fn kill(&self) {
         match &self.at {
-            At::There(route) => route.conn.proxy(route.id).kill(),
+            At::There(route) => route.conn.kill(route.id),
             At::Here { process, .. } => process.kill(),
         }
     }
