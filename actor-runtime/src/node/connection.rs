@@ -15,7 +15,7 @@ use tokio_util::codec::Framed;
 use super::envelope::{Control, Envelope, Failure, Header, SignalMsg, pack, unpack};
 use super::exports::{Delivery, Exports};
 use super::kind::{Pending, RemoteActor};
-use super::outbox::{Outbox, frame_bytes};
+use super::outbox::Outbox;
 use super::proxy::{Proxies, RemoteProcess, StandIns};
 use super::stream::{ReadHalf, WriteHalf};
 use super::wire::{FrameCodec, Kind, Reassembly};
@@ -167,12 +167,21 @@ impl Connection {
             body.clear();
             let pending =
                 encoding_for(self, || A::__encode(msg, body)).map_err(SendError::Remote)?;
+            // A large body leaves the scratch buffer (which would give its memory back
+            // anyway) and is fragmented in place.
+            let queue = |header: &[u8], body: &mut Vec<u8>| {
+                if self.out.is_bulk(header, body.len()) {
+                    self.out.data_owned(header, std::mem::take(body))
+                } else {
+                    self.out.data(header, body)
+                }
+            };
             match pending {
-                None => self.out.data(Header::cast(to).as_bytes(), body),
+                None => queue(Header::cast(to).as_bytes(), body),
                 Some(pending) => {
                     let corr = self.next_corr.fetch_add(1, Ordering::Relaxed);
                     self.insert_pending(corr, pending);
-                    let sent = self.out.data(Header::call(to, corr).as_bytes(), body);
+                    let sent = queue(Header::call(to, corr).as_bytes(), body);
                     if sent.is_err() {
                         // The caller gets the send's error; its slot goes unanswered.
                         drop(lock(&self.pending).remove(&corr));
@@ -698,7 +707,10 @@ impl ReplySink for Connection {
     fn reply(&self, corr: u64, outcome: Result<Vec<u8>, CallError>) {
         // Replies answer admitted calls: they skip the room check.
         let sent = match outcome {
-            Ok(body) => match self.out.data(Header::reply(corr, true).as_bytes(), &body) {
+            Ok(body) => match self
+                .out
+                .data_owned(Header::reply(corr, true).as_bytes(), body)
+            {
                 Err(SendError::Remote(e)) => Err(e),
                 _ => Ok(()),
             },
@@ -767,7 +779,8 @@ pub(crate) async fn write(
             socket.write_all(&batch.data).await?;
         }
         if let Some(fragment) = batch.fragment {
-            socket.write_all(&frame_bytes(&fragment)).await?;
+            socket.write_all(&fragment.head).await?;
+            socket.write_all(&fragment.piece).await?;
         }
         // TLS keeps records in its session until flushed; plain TCP has nothing to do.
         socket.flush().await?;

@@ -4,6 +4,8 @@
 //! (heartbeats, look-ups) go first; then data (messages, replies, link and monitor signals, in
 //! the order they were queued); then, one fragment per batch, the messages too large for one
 //! frame. A 16 MiB message therefore delays small messages by at most one fragment's write.
+//! A large message is never copied here: each fragment is a few header bytes and a slice of
+//! the encoded message, cut when the writer takes it.
 //!
 //! Data is bounded in bytes: a fail-fast send fails with [`SendError::Full`], a waiting send
 //! waits for the writer to make room. Replies and signals are not refused: they answer or
@@ -17,7 +19,7 @@ use std::task::{Context, Poll, Waker};
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio::sync::Notify;
 
-use super::wire::{self, Frame, HEADER, Kind};
+use super::wire::{FRAGMENT_HEADER, HEADER, Kind};
 use crate::error::{RemoteError, SendError};
 use crate::exit::ExitReason;
 use crate::sync::lock;
@@ -39,8 +41,8 @@ pub(crate) struct Outbox {
 struct State {
     control: BytesMut,
     data: BytesMut,
-    /// Large messages in fragments, taken round-robin one fragment at a time.
-    bulk: VecDeque<VecDeque<Frame>>,
+    /// Large messages, taken round-robin one fragment at a time.
+    bulk: VecDeque<Bulk>,
     bulk_bytes: usize,
     /// Senders waiting for room.
     waiting: Vec<Waker>,
@@ -54,7 +56,67 @@ struct State {
 pub(crate) struct Batch {
     pub(crate) control: BytesMut,
     pub(crate) data: BytesMut,
-    pub(crate) fragment: Option<Frame>,
+    pub(crate) fragment: Option<Fragment>,
+}
+
+/// One fragment frame, ready for the socket: `head` (the frame's length and kind, the
+/// fragment header, and any bytes of the message header), then `piece`, a slice of the body.
+pub(crate) struct Fragment {
+    pub(crate) head: Bytes,
+    pub(crate) piece: Bytes,
+}
+
+/// A message too large for one frame, cut into fragments as they are taken.
+struct Bulk {
+    id: u64,
+    /// The message header (before the body).
+    prefix: Vec<u8>,
+    body: Bytes,
+    /// Bytes of `prefix` then `body` already taken.
+    taken: usize,
+    index: u32,
+    /// Message bytes per fragment.
+    chunk: usize,
+}
+
+impl Bulk {
+    fn total(&self) -> usize {
+        self.prefix.len() + self.body.len()
+    }
+
+    fn done(&self) -> bool {
+        self.taken >= self.total()
+    }
+
+    /// The next fragment; `(fragment, message bytes in it)`.
+    fn next(&mut self) -> (Fragment, usize) {
+        let (start, end) = (self.taken, (self.taken + self.chunk).min(self.total()));
+        let p = self.prefix.len();
+        let mut head = BytesMut::with_capacity(HEADER + FRAGMENT_HEADER + p);
+        #[allow(clippy::cast_possible_truncation)]
+        head.put_u32((1 + FRAGMENT_HEADER + end - start) as u32);
+        head.put_u8(Kind::Fragment as u8);
+        head.put_u64(self.id);
+        head.put_u32(self.index);
+        head.put_u8(u8::from(end == self.total()));
+        if start < p {
+            head.extend_from_slice(&self.prefix[start..end.min(p)]);
+        }
+        let piece = if end > p {
+            self.body.slice(start.max(p) - p..end - p)
+        } else {
+            Bytes::new()
+        };
+        self.taken = end;
+        self.index += 1;
+        (
+            Fragment {
+                head: head.freeze(),
+                piece,
+            },
+            end - start,
+        )
+    }
 }
 
 impl Batch {
@@ -115,29 +177,58 @@ impl Outbox {
     /// Queues a data message, `header` (built by `envelope::put_*`) then `body`; room is
     /// checked beforehand with [`Outbox::poll_room`] (replies and signals skip the check).
     pub(crate) fn data(&self, header: &[u8], body: &[u8]) -> Result<(), SendError> {
-        let len = header.len() + body.len();
+        self.check_size(header, body.len())?;
+        if self.is_bulk(header, body.len()) {
+            return self.bulk(header, Bytes::copy_from_slice(body));
+        }
+        self.small(header, body)
+    }
+
+    /// As [`Outbox::data`], taking the body: a large one is fragmented without a copy.
+    pub(crate) fn data_owned(&self, header: &[u8], body: Vec<u8>) -> Result<(), SendError> {
+        self.check_size(header, body.len())?;
+        if self.is_bulk(header, body.len()) {
+            return self.bulk(header, Bytes::from(body));
+        }
+        self.small(header, &body)
+    }
+
+    /// Whether a message of `header` and `body_len` bytes travels in fragments.
+    pub(crate) fn is_bulk(&self, header: &[u8], body_len: usize) -> bool {
+        header.len() + body_len + 1 > self.max_frame
+    }
+
+    fn check_size(&self, header: &[u8], body_len: usize) -> Result<(), SendError> {
+        let len = header.len() + body_len;
         if len > self.max_message {
             return Err(SendError::Remote(RemoteError::TooLarge {
                 len,
                 max: self.max_message,
             }));
         }
-        if len + 1 > self.max_frame {
-            // Copied and cut outside the lock: other senders and the writer go on meanwhile.
-            let mut whole = BytesMut::with_capacity(len);
-            whole.extend_from_slice(header);
-            whole.extend_from_slice(body);
-            let id = self.next_bulk.fetch_add(1, Ordering::Relaxed);
-            let frames: VecDeque<Frame> = wire::split(id, whole.freeze(), self.max_frame).into();
-            let mut state = lock(&self.state);
-            if let Some(reason) = &state.closed {
-                return Err(SendError::Stopped(reason.clone()));
-            }
-            state.bulk_bytes += len;
-            state.bulk.push_back(frames);
-            self.notify(&mut state);
-            return Ok(());
+        Ok(())
+    }
+
+    fn bulk(&self, header: &[u8], body: Bytes) -> Result<(), SendError> {
+        let bulk = Bulk {
+            id: self.next_bulk.fetch_add(1, Ordering::Relaxed),
+            prefix: header.to_vec(),
+            body,
+            taken: 0,
+            index: 0,
+            chunk: self.max_frame.saturating_sub(1 + FRAGMENT_HEADER).max(1),
+        };
+        let mut state = lock(&self.state);
+        if let Some(reason) = &state.closed {
+            return Err(SendError::Stopped(reason.clone()));
         }
+        state.bulk_bytes += bulk.total();
+        state.bulk.push_back(bulk);
+        self.notify(&mut state);
+        Ok(())
+    }
+
+    fn small(&self, header: &[u8], body: &[u8]) -> Result<(), SendError> {
         let mut state = lock(&self.state);
         if let Some(reason) = &state.closed {
             return Err(SendError::Stopped(reason.clone()));
@@ -163,11 +254,12 @@ impl Outbox {
             fragment: None,
         };
         if let Some(mut message) = state.bulk.pop_front() {
-            if let Some(fragment) = message.pop_front() {
-                state.bulk_bytes = state.bulk_bytes.saturating_sub(fragment.payload.len());
+            if !message.done() {
+                let (fragment, len) = message.next();
+                state.bulk_bytes = state.bulk_bytes.saturating_sub(len);
                 batch.fragment = Some(fragment);
             }
-            if message.is_empty() {
+            if message.done() {
                 if state.bulk.is_empty() {
                     state.bulk_bytes = 0;
                 }
@@ -217,9 +309,41 @@ fn put_frame(out: &mut BytesMut, kind: Kind, header: &[u8], body: &[u8]) {
     out.extend_from_slice(body);
 }
 
-/// A fragment frame, as bytes for the socket.
-pub(crate) fn frame_bytes(frame: &Frame) -> Bytes {
-    let mut out = BytesMut::new();
-    put_frame(&mut out, frame.kind, &[], &frame.payload);
-    out.freeze()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::wire::{self, Frame};
+
+    /// Fragments cut lazily are byte for byte the frames `wire::split` makes.
+    #[test]
+    fn lazy_fragments_are_the_frames_split_makes() {
+        let max_frame = 100;
+        for (header, body_len) in [
+            (vec![9u8; 17], 1000),
+            (vec![7u8; 5], 87),
+            (vec![1u8; 200], 50),
+        ] {
+            let body: Vec<u8> = (0..body_len).map(|i| (i % 251) as u8).collect();
+            let out = Outbox::new(1 << 20, max_frame, 1 << 20);
+            out.data_owned(&header, body.clone()).expect("queued");
+            let mut lazy = Vec::new();
+            loop {
+                let batch = out.take();
+                if batch.is_empty() {
+                    break;
+                }
+                lazy.extend_from_slice(&batch.data);
+                if let Some(fragment) = batch.fragment {
+                    lazy.extend_from_slice(&fragment.head);
+                    lazy.extend_from_slice(&fragment.piece);
+                }
+            }
+            let whole: Vec<u8> = header.iter().copied().chain(body).collect();
+            let mut reference = BytesMut::new();
+            for Frame { kind, payload } in wire::split(0, Bytes::from(whole), max_frame) {
+                put_frame(&mut reference, kind, &[], &payload);
+            }
+            assert_eq!(lazy, reference.to_vec());
+        }
+    }
 }

@@ -19,7 +19,7 @@ use tokio_util::codec::{Decoder, Encoder};
 /// Bytes before a frame's payload: the length and the kind.
 pub const HEADER: usize = 5;
 /// Bytes of a fragment's own header, inside its frame's payload.
-const FRAGMENT_HEADER: usize = 8 + 4 + 1;
+pub(crate) const FRAGMENT_HEADER: usize = 8 + 4 + 1;
 /// The frame size used until a handshake agrees on another.
 pub const DEFAULT_MAX_FRAME: usize = 64 << 10;
 
