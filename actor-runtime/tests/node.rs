@@ -98,6 +98,11 @@ impl Watcher {
         ctx.link(&target);
     }
 
+    #[handle(cast)]
+    fn watch_linker(&mut self, target: Remote<Linker>, ctx: &mut Ctx<Self>) {
+        ctx.monitor(&target);
+    }
+
     #[on_down]
     fn down(&mut self, down: Down) {
         let _ = self.report.send((down.pid, down.reason));
@@ -657,6 +662,105 @@ async fn link_and_monitor_records_leave_with_the_last_link_or_monitor() {
         (records(&a, &b) == (0, 0)).then_some(())
     })
     .await;
+}
+
+/// Links to the counter it is given, from its own node; stops on request.
+#[actor]
+struct Linker;
+
+#[actor(remote = "test.Linker")]
+impl Linker {
+    #[init]
+    fn init() -> Self {
+        Linker
+    }
+
+    #[handle(call)]
+    fn link_with(&mut self, counter: Remote<Counter>, ctx: &mut Ctx<Self>) -> bool {
+        ctx.link(&counter);
+        true
+    }
+
+    #[handle(cast)]
+    fn fail(&mut self, ctx: &mut Ctx<Self>) {
+        ctx.stop_with(ExitReason::error("on purpose"));
+    }
+}
+
+async fn until_stopped<A: actor_runtime::Addressable>(addr: &Addr<A>) -> ExitReason {
+    wait::until("the actor stopped", Duration::from_secs(5), async || {
+        addr.exit_reason()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_link_the_other_node_made_fires_even_when_its_actor_is_also_monitored_here() {
+    let (a, b) = pair().await;
+    let counter = Counter::spawn(()).await.expect("counter");
+    a.register("counter", &counter).expect("register");
+    let linker = Linker::spawn(()).await.expect("linker");
+    b.register("linker", &linker).expect("register");
+    // `b` links its actor to `a`'s counter: on `a` the link is the other node's.
+    let on_a: Remote<Counter> = b.lookup("a", "counter").await.expect("lookup");
+    assert_eq!(linker.link_with(on_a).await, Ok(true));
+    // And `a` monitors that actor too, so it has a proxy of it as well.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = Watcher::spawn(tx).await.expect("watcher");
+    let on_b: Remote<Linker> = a.lookup("b", "linker").await.expect("lookup");
+    watcher.watch_linker(on_b.clone()).expect("watch");
+    wait::until("both records on a", Duration::from_secs(5), async || {
+        (a.stats().remote_watched == 1 && a.stats().remote_watchers == 1).then_some(())
+    })
+    .await;
+
+    on_b.fail().expect("fail");
+    let (pid, reason) = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("a down in time")
+        .expect("down");
+    assert_eq!(
+        (pid, &reason),
+        (on_b.pid(), &ExitReason::error("on purpose"))
+    );
+    // The link fired: the counter stopped with the linker's reason.
+    assert_eq!(
+        until_stopped(&counter).await,
+        ExitReason::error("on purpose")
+    );
+    wait::until("no records left", Duration::from_secs(5), async || {
+        (records(&a, &b) == (0, 0) && a.stats().remote_watchers == 0).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_spawn_link_given_up_by_its_caller_leaves_the_linker_running() {
+    let (a, b) = pair().await;
+    b.allow_spawn::<Slow>();
+    // The linker does not trap exits: a link exit would stop it.
+    let linker = Churner::spawn(()).await.expect("linker");
+    let started = SLOW_STARTED.load(Ordering::SeqCst);
+    let given_up = tokio::time::timeout(
+        Duration::from_millis(100),
+        a.spawn_link::<Slow>("b", 300, &linker),
+    )
+    .await;
+    assert!(given_up.is_err(), "the caller gave up first");
+    wait::until(
+        "the late actor started",
+        Duration::from_secs(5),
+        async || (SLOW_STARTED.load(Ordering::SeqCst) > started).then_some(()),
+    )
+    .await;
+    wait::until(
+        "the late actor killed",
+        Duration::from_secs(5),
+        async || (SLOW_RUNNING.load(Ordering::SeqCst) == 0).then_some(()),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(linker.is_alive(), "{:?}", linker.exit_reason());
 }
 
 #[tokio::test]

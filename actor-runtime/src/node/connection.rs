@@ -94,10 +94,15 @@ thread_local! {
 
 /// Runs `f` (an encoding) with `conn` as the connection the message goes out on.
 fn encoding_for<R>(conn: &Connection, f: impl FnOnce() -> R) -> R {
-    let previous = ENCODING_FOR.replace(std::ptr::from_ref(conn) as usize);
-    let out = f();
-    ENCODING_FOR.set(previous);
-    out
+    /// Puts the previous context back, even if the encoding panics.
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ENCODING_FOR.set(self.0);
+        }
+    }
+    let _restore = Restore(ENCODING_FOR.replace(std::ptr::from_ref(conn) as usize));
+    f()
 }
 
 /// `true` if the message being encoded on this thread goes out on `conn`; `None` if no
@@ -433,10 +438,15 @@ impl Connection {
 
     /// Runs `f` (a decoding) with this connection as the one the message came from.
     fn decoding<R>(self: &Arc<Self>, f: impl FnOnce() -> R) -> R {
-        let previous = DECODING_FROM.replace(Some(self.clone()));
-        let out = f();
-        DECODING_FROM.set(previous);
-        out
+        /// Puts the previous context back, even if the decoding panics.
+        struct Restore(Option<Arc<Connection>>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                DECODING_FROM.set(self.0.take());
+            }
+        }
+        let _restore = Restore(DECODING_FROM.replace(Some(self.clone())));
+        f()
     }
 
     async fn data(self: &Arc<Self>, message: &[u8]) {
@@ -590,11 +600,22 @@ impl Connection {
                 reason,
                 link,
             } => {
-                match self.proxies.get(from) {
-                    // From an actor of theirs we know: it keeps track of the link.
-                    Some(proxy) => proxy.exit_to(Pid::local(to), reason, link),
-                    None => {
-                        if let Some(process) = table::get(Pid::local(to)) {
+                let local = Pid::local(to);
+                // A link exit goes through whichever record holds the link: the proxy if this
+                // node made it, the stand-in if the other node did. A link exit over no link
+                // (unlinked meanwhile, or a spawn given up) is dropped.
+                let handled = self
+                    .proxies
+                    .get(from)
+                    .is_some_and(|proxy| proxy.exit_to(local, reason.clone(), link));
+                if !handled {
+                    let linked = link
+                        && self
+                            .standins
+                            .get(from)
+                            .is_some_and(|standin| standin.link_fired(local));
+                    if !link || linked {
+                        if let Some(process) = table::get(local) {
                             let from = self.remote_pid(from);
                             if link {
                                 process.remove_link(from);
@@ -631,7 +652,7 @@ impl Connection {
             (Some(Asked::Waiting { answer, link }), Ok(id)) => {
                 if answer.is_closed() {
                     // The asker went away before the answer (its future was dropped).
-                    self.abandon(id, None);
+                    self.abandon(id, link.as_ref().map(|l| l.pid()));
                     return;
                 }
                 if let Some(linker) = &link {

@@ -93,6 +93,9 @@ struct ProxyState {
     /// A party came to this proxy after it had left the table and another took its place:
     /// everything goes to that one.
     redirect: Option<Arc<RemoteProcess>>,
+    /// Proxies that redirect here: their parties hold them only weakly, so this one keeps
+    /// them while it has parties.
+    aliases: Vec<Arc<RemoteProcess>>,
 }
 
 impl ProxyState {
@@ -122,10 +125,15 @@ impl RemoteProcess {
             return Err(ExitReason::NoConnection);
         };
         let mut map = lock(&table.map);
+        if let Some(reason) = self.out.closed() {
+            // The connection was lost: its table was emptied, and stays so.
+            return Err(reason);
+        }
         match map.get(&self.pid.id()) {
             Some(other) if !Arc::ptr_eq(other, &me) => {
                 let other = other.clone();
                 lock(&self.state).redirect = Some(other.clone());
+                lock(&other.state).aliases.push(me);
                 return Ok(Attached::Elsewhere(other));
             }
             Some(_) => {}
@@ -154,6 +162,8 @@ impl RemoteProcess {
                 if std::ptr::eq(Arc::as_ptr(current), self) {
                     map.remove(&self.pid.id());
                     state.detached = true;
+                    // No party is left, so none holds an alias either.
+                    state.aliases.clear();
                 }
             }
         }
@@ -193,13 +203,15 @@ impl RemoteProcess {
     }
 
     /// The other node sends an exit signal from this actor to the local actor `to`.
-    pub(crate) fn exit_to(&self, to: Pid, reason: ExitReason, link: bool) {
+    /// `false` for a link exit over a link this proxy does not hold (the other node may
+    /// have made it: its stand-in holds it).
+    pub(crate) fn exit_to(&self, to: Pid, reason: ExitReason, link: bool) -> bool {
         if link {
-            // Linked no more: the link fired. An unknown link was removed meanwhile.
+            // Linked no more: the link fired.
             let removed = lock(&self.state).links.remove(&to).is_some();
             self.release();
             if !removed {
-                return;
+                return false;
             }
         }
         if let Some(target) = table::get(to) {
@@ -214,6 +226,7 @@ impl RemoteProcess {
                 link,
             ));
         }
+        true
     }
 
     /// The connection is lost: every local party hears `reason`.
@@ -223,6 +236,7 @@ impl RemoteProcess {
             if state.exited.is_none() {
                 state.exited = Some(reason.clone());
             }
+            state.aliases.clear();
             (
                 std::mem::take(&mut state.watchers),
                 std::mem::take(&mut state.links),
@@ -329,7 +343,10 @@ impl Process for RemoteProcess {
         drop(state);
         // A proxy made only to be unlinked from leaves the table too.
         self.release();
-        if removed && !exited {
+        // A local actor that is stopping takes its links back before its exit signals go
+        // out: the exit signal itself ends the link on the other node, so no unlink is sent
+        // ahead of it (the other node would then drop the exit as one over no link).
+        if removed && !exited && table::get(peer).is_some() {
             send(
                 &self.out,
                 &SignalMsg::Unlink {
@@ -499,6 +516,14 @@ impl StandIn {
     pub(crate) fn monitor_ended(&self, monitor: MonitorRef) {
         lock(&self.state).monitors.remove(&monitor);
         self.release();
+    }
+
+    /// The other node's actor, linked to the local `local`, stopped: the link is gone.
+    /// `false` if it held no such link.
+    pub(crate) fn link_fired(&self, local: Pid) -> bool {
+        let removed = lock(&self.state).links.remove(&local).is_some();
+        self.release();
+        removed
     }
 
     /// Leaves the table if nothing needs it any more.

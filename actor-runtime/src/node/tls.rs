@@ -58,7 +58,7 @@ impl NodeTls {
     /// The TLS handshake as acceptor; the stream and its binding.
     pub(crate) async fn accept(&self, tcp: TcpStream) -> io::Result<(Stream, Vec<u8>)> {
         let tls = tokio_rustls::TlsStream::from(self.acceptor.accept(tcp).await?);
-        Ok(bound(tls))
+        bound(tls)
     }
 
     /// The TLS handshake as dialler of `addr`; the stream and its binding.
@@ -69,11 +69,11 @@ impl NodeTls {
     ) -> io::Result<(Stream, Vec<u8>)> {
         let name = ServerName::IpAddress(addr.ip().into());
         let tls = tokio_rustls::TlsStream::from(self.connector.connect(name, tcp).await?);
-        Ok(bound(tls))
+        bound(tls)
     }
 }
 
-fn bound(tls: tokio_rustls::TlsStream<TcpStream>) -> (Stream, Vec<u8>) {
+fn bound(tls: tokio_rustls::TlsStream<TcpStream>) -> io::Result<(Stream, Vec<u8>)> {
     let binding = match &tls {
         tokio_rustls::TlsStream::Client(s) => {
             s.get_ref()
@@ -86,9 +86,10 @@ fn bound(tls: tokio_rustls::TlsStream<TcpStream>) -> (Stream, Vec<u8>) {
                 .export_keying_material(vec![0u8; 32], LABEL, None)
         }
     };
-    // A finished TLS 1.3 handshake always has an exporter; an empty binding would fail the
-    // other side's check rather than pass it.
-    (Stream::Tls(Box::new(tls)), binding.unwrap_or_default())
+    // A finished TLS 1.3 handshake always has an exporter; without one the connection is
+    // refused rather than left unbound.
+    let binding = binding.map_err(|e| io::Error::other(format!("no exported secret: {e}")))?;
+    Ok((Stream::Tls(Box::new(tls)), binding))
 }
 
 /// Accepts any certificate whose key signed the handshake: the cookie, bound to the
