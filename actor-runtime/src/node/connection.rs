@@ -587,8 +587,13 @@ impl Connection {
                 }
             }
             SignalMsg::Unlink { from, to } => {
+                // The link is in the stand-in if the other node made it, in the proxy if
+                // this one did.
                 if let Some(standin) = self.standins.get(from) {
                     standin.remove_link(Pid::local(to));
+                }
+                if let Some(proxy) = self.proxies.get(from) {
+                    proxy.forget_link(Pid::local(to));
                 }
                 if let Some(process) = table::get(Pid::local(to)) {
                     process.remove_link(self.remote_pid(from));

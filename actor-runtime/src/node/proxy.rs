@@ -229,6 +229,13 @@ impl RemoteProcess {
         true
     }
 
+    /// The other node's actor unlinked from the local `local`: forget a link this node made
+    /// to it, without a signal back.
+    pub(crate) fn forget_link(&self, local: Pid) {
+        lock(&self.state).links.remove(&local);
+        self.release();
+    }
+
     /// The connection is lost: every local party hears `reason`.
     pub(crate) fn lost(&self, reason: &ExitReason) {
         let (watchers, links, wakers) = {
@@ -339,14 +346,15 @@ impl Process for RemoteProcess {
         }
         let mut state = lock(&self.state);
         let exited = state.exited.is_some();
-        let removed = state.links.remove(&peer).is_some();
+        state.links.remove(&peer);
         drop(state);
         // A proxy made only to be unlinked from leaves the table too.
         self.release();
         // A local actor that is stopping takes its links back before its exit signals go
         // out: the exit signal itself ends the link on the other node, so no unlink is sent
         // ahead of it (the other node would then drop the exit as one over no link).
-        if removed && !exited && table::get(peer).is_some() {
+        // Sent even if this proxy did not hold the link: the other node may have made it.
+        if !exited && table::get(peer).is_some() {
             send(
                 &self.out,
                 &SignalMsg::Unlink {
@@ -598,10 +606,13 @@ impl Process for StandIn {
     }
 
     fn add_link(&self, peer: Pid, process: Weak<dyn Process>) -> Result<(), ExitReason> {
+        // Checked under the state lock: `lost` runs after the outbox is closed, so a link
+        // added here is either refused or seen by `lost`.
+        let mut state = lock(&self.state);
         match self.out.closed() {
             Some(reason) => Err(reason),
             None => {
-                lock(&self.state).links.insert(peer, process);
+                state.links.insert(peer, process);
                 Ok(())
             }
         }
