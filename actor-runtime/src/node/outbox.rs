@@ -4,6 +4,8 @@
 //! (heartbeats, look-ups) go first; then data (messages, replies, link and monitor signals, in
 //! the order they were queued); then, one fragment per batch, the messages too large for one
 //! frame. A 16 MiB message therefore delays small messages by at most one fragment's write.
+//! Its first fragment goes in the data lane, in order, so the other node knows the message is
+//! coming before it reads what was sent after it (see `backlog`).
 //! A large message is never copied here: each fragment is a few header bytes and a slice of
 //! the encoded message, cut when the writer takes it.
 //!
@@ -19,7 +21,7 @@ use std::task::{Context, Poll, Waker};
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio::sync::Notify;
 
-use super::wire::{FRAGMENT_HEADER, HEADER, Kind};
+use super::wire::{FRAGMENT_HEADER, HEADER, Kind, MAX_PARTIAL};
 use crate::error::{RemoteError, SendError};
 use crate::exit::ExitReason;
 use crate::sync::lock;
@@ -41,14 +43,28 @@ pub(crate) struct Outbox {
 struct State {
     control: BytesMut,
     data: BytesMut,
-    /// Large messages, taken round-robin one fragment at a time.
+    /// Large messages under way, taken round-robin one fragment at a time; at most
+    /// [`MAX_PARTIAL`], the most the other node puts together at once.
     bulk: VecDeque<Bulk>,
+    /// Bytes of large messages not yet taken, under way or held.
     bulk_bytes: usize,
+    /// What waits, in order, behind a large message that could not start (as many were under
+    /// way as the other node accepts): it starts when one of those ends.
+    held: VecDeque<Held>,
+    /// Bytes of the data frames in `held`.
+    held_bytes: usize,
     /// Senders waiting for room.
     waiting: Vec<Waker>,
     /// The writer found nothing to do and waits for a notification.
     idle: bool,
     closed: Option<ExitReason>,
+}
+
+/// A place in the line behind a large message that waits to start.
+enum Held {
+    Bulk(Bulk),
+    /// Whole data frames.
+    Data(BytesMut),
 }
 
 /// What the writer takes in one go.
@@ -119,6 +135,39 @@ impl Bulk {
     }
 }
 
+impl State {
+    /// Puts a large message under way. Its first fragment goes with the data, in order: the
+    /// other node learns where the message goes before anything sent after it, and keeps that
+    /// actor's messages behind it (see `backlog`). The rest interleave with other traffic.
+    fn start(&mut self, mut bulk: Bulk) {
+        let (first, len) = bulk.next();
+        self.bulk_bytes = self.bulk_bytes.saturating_sub(len);
+        self.data.extend_from_slice(&first.head);
+        self.data.extend_from_slice(&first.piece);
+        if !bulk.done() {
+            self.bulk.push_back(bulk);
+        }
+    }
+
+    /// Moves what was held into the data lane, up to the next large message that cannot
+    /// start yet.
+    fn release(&mut self) {
+        while let Some(next) = self.held.pop_front() {
+            match next {
+                Held::Data(frames) => {
+                    self.held_bytes -= frames.len();
+                    self.data.extend_from_slice(&frames);
+                }
+                Held::Bulk(bulk) if self.bulk.len() < MAX_PARTIAL => self.start(bulk),
+                Held::Bulk(bulk) => {
+                    self.held.push_front(Held::Bulk(bulk));
+                    return;
+                }
+            }
+        }
+    }
+}
+
 impl Batch {
     pub(crate) fn is_empty(&self) -> bool {
         self.control.is_empty() && self.data.is_empty() && self.fragment.is_none()
@@ -160,7 +209,7 @@ impl Outbox {
         if let Some(reason) = &state.closed {
             return Poll::Ready(Err(SendError::Stopped(reason.clone())));
         }
-        if state.data.len() + state.bulk_bytes < self.capacity {
+        if state.data.len() + state.held_bytes + state.bulk_bytes < self.capacity {
             return Poll::Ready(Ok(()));
         }
         match cx {
@@ -223,7 +272,11 @@ impl Outbox {
             return Err(SendError::Stopped(reason.clone()));
         }
         state.bulk_bytes += bulk.total();
-        state.bulk.push_back(bulk);
+        if state.held.is_empty() && state.bulk.len() < MAX_PARTIAL {
+            state.start(bulk);
+        } else {
+            state.held.push_back(Held::Bulk(bulk));
+        }
         self.notify(&mut state);
         Ok(())
     }
@@ -233,7 +286,20 @@ impl Outbox {
         if let Some(reason) = &state.closed {
             return Err(SendError::Stopped(reason.clone()));
         }
-        put_frame(&mut state.data, Kind::Data, header, body);
+        if state.held.is_empty() {
+            put_frame(&mut state.data, Kind::Data, header, body);
+        } else {
+            if !matches!(state.held.back(), Some(Held::Data(_))) {
+                state.held.push_back(Held::Data(BytesMut::new()));
+            }
+            let mut added = 0;
+            if let Some(Held::Data(frames)) = state.held.back_mut() {
+                let before = frames.len();
+                put_frame(frames, Kind::Data, header, body);
+                added = frames.len() - before;
+            }
+            state.held_bytes += added;
+        }
         self.notify(&mut state);
         Ok(())
     }
@@ -260,9 +326,10 @@ impl Outbox {
                 batch.fragment = Some(fragment);
             }
             if message.done() {
-                if state.bulk.is_empty() {
-                    state.bulk_bytes = 0;
-                }
+                // A place is free: what was held behind a large message moves on, to be
+                // written after this last fragment (so the other node never has more under
+                // way than it accepts).
+                state.release();
             } else {
                 state.bulk.push_back(message);
             }
@@ -345,5 +412,60 @@ mod tests {
             }
             assert_eq!(lazy, reference.to_vec());
         }
+    }
+
+    /// Everything queued, as the writer would write it.
+    fn drain(out: &Outbox) -> BytesMut {
+        let mut written = BytesMut::new();
+        loop {
+            let batch = out.take();
+            if batch.is_empty() {
+                return written;
+            }
+            written.extend_from_slice(&batch.data);
+            if let Some(fragment) = batch.fragment {
+                written.extend_from_slice(&fragment.head);
+                written.extend_from_slice(&fragment.piece);
+            }
+        }
+    }
+
+    /// More large messages than the other node puts together at once: the extra ones, and
+    /// what was queued after them, wait for a place; nothing is refused, and each message
+    /// starts (its first fragment, or its only frame) in the order it was queued.
+    #[test]
+    fn large_messages_beyond_the_limit_wait_their_turn_with_what_follows() {
+        use tokio_util::codec::Decoder;
+        let max_frame = 100;
+        let out = Outbox::new(1 << 20, max_frame, 1 << 20);
+        let count = MAX_PARTIAL as u8 + 5;
+        for n in 0..count {
+            // The first byte of a message is its number: a large one, then a small one.
+            out.data_owned(&[n], vec![n; 350]).expect("queued");
+            out.data(&[n], &[n; 3]).expect("queued");
+        }
+        let mut written = drain(&out);
+        let mut codec = wire::FrameCodec::new(max_frame);
+        let mut reassembly = wire::Reassembly::new(1 << 20, MAX_PARTIAL);
+        let (mut started, mut whole) = (Vec::new(), Vec::new());
+        while let Some(frame) = codec.decode(&mut written).expect("a frame") {
+            match wire::fragment_of(&frame.payload) {
+                Some((_, 0, part)) if frame.kind == Kind::Fragment => started.push(part[0]),
+                _ if frame.kind == Kind::Data => started.push(frame.payload[0]),
+                _ => {}
+            }
+            if let Some(message) = reassembly.push(frame).expect("within the limits") {
+                whole.push((message[0], message.len()));
+            }
+        }
+        let queued: Vec<u8> = (0..count).flat_map(|n| [n, n]).collect();
+        assert_eq!(started, queued);
+        assert_eq!(whole.len(), queued.len());
+        for n in 0..count {
+            assert!(whole.contains(&(n, 351)) && whole.contains(&(n, 4)));
+        }
+        assert_eq!(reassembly.in_progress(), 0);
+        let state = lock(&out.state);
+        assert_eq!((state.bulk_bytes, state.held_bytes), (0, 0));
     }
 }

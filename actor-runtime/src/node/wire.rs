@@ -23,6 +23,10 @@ pub(crate) const FRAGMENT_HEADER: usize = 8 + 4 + 1;
 /// The frame size used until a handshake agrees on another.
 pub const DEFAULT_MAX_FRAME: usize = 64 << 10;
 
+/// The most fragmented messages a node puts together at once from one connection; a sender
+/// has at most this many under way.
+pub const MAX_PARTIAL: usize = 16;
+
 /// What a frame carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -250,6 +254,16 @@ pub fn split(id: u64, body: Bytes, max_frame: usize) -> Vec<Frame> {
             }
         })
         .collect()
+}
+
+/// A fragment frame's message id and index, and the message bytes it carries; `None` if it
+/// is shorter than its header.
+pub(crate) fn fragment_of(payload: &[u8]) -> Option<(u64, u32, &[u8])> {
+    if payload.len() < FRAGMENT_HEADER {
+        return None;
+    }
+    let (mut head, part) = payload.split_at(FRAGMENT_HEADER);
+    Some((head.get_u64(), head.get_u32(), part))
 }
 
 /// Puts fragmented messages back together, within bounds.
