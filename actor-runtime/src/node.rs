@@ -12,12 +12,14 @@
 //! cookie proofs are bound to the TLS session.
 //!
 //! Floors, from the ground up: `wire`, `stream`, `handshake`, `envelope`, `kind`,
-//! `registrar`; `tls`; `outbox`; `proxy`; `exports`; `connection`; `remote`; this module.
+//! `registrar`, `backlog`; `tls`; `outbox`; `proxy`; `exports`; `connection`; `remote`;
+//! this module.
 
 pub mod handshake;
 pub mod registrar;
 pub mod wire;
 
+mod backlog;
 mod connection;
 mod envelope;
 mod exports;

@@ -12,13 +12,14 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::{oneshot, watch};
 use tokio_util::codec::Framed;
 
+use super::backlog::{Backlog, Job, Key, Route};
 use super::envelope::{Control, Envelope, Failure, Header, SignalMsg, pack, unpack};
-use super::exports::{Delivery, Exports};
+use super::exports::{Delivery, Exports, Wait};
 use super::kind::{Pending, RemoteActor};
 use super::outbox::Outbox;
 use super::proxy::{Proxies, RemoteProcess, StandIns};
 use super::stream::{ReadHalf, WriteHalf};
-use super::wire::{FrameCodec, Kind, Reassembly};
+use super::wire::{FrameCodec, Kind, MAX_PARTIAL, Reassembly, fragment_of};
 use crate::call::{ReplyRoute, ReplySink};
 use crate::ctx::link_processes;
 use crate::error::{CallError, RemoteError, SendError};
@@ -37,6 +38,14 @@ pub struct PeerInfo {
     pub creation: u32,
     /// The number its actors' pids carry here ([`Pid::node`]).
     pub index: u32,
+}
+
+/// The local actor a message goes to, from its first bytes (a cast's or a call's header).
+fn actor_of(start: &[u8]) -> Option<Key> {
+    match Envelope::parse(start) {
+        Ok(Envelope::Cast { to, .. } | Envelope::Call { to, .. }) => Some(Key::Actor(to)),
+        _ => None,
+    }
 }
 
 /// Counters of one node's traffic and of what it refused.
@@ -350,15 +359,40 @@ impl Connection {
         }
     }
 
-    /// Reads frames until the connection ends; returns why it ended. A silent peer is
-    /// declared lost after `silence` (its heartbeats stopped).
+    /// Reads frames until the connection ends; returns why it ended, once what was read has
+    /// been handed on (for at most `silence` more). A silent peer is declared lost after
+    /// `silence` (its heartbeats stopped).
     pub(crate) async fn read(
+        self: &Arc<Self>,
+        frames: Framed<ReadHalf, FrameCodec>,
+        silence: Duration,
+        max_message: usize,
+    ) -> String {
+        let backlog = Arc::new(Backlog::new(max_message));
+        let why = self
+            .read_frames(frames, silence, max_message, &backlog)
+            .await;
+        // Messages already read reach their actors before the exits of a lost connection;
+        // those that never came whole give up their places.
+        let _ = tokio::time::timeout(silence, async {
+            for id in backlog.still_arriving() {
+                let route = backlog.arrived(id, Job::Nothing).await;
+                self.dispatch(route, &backlog).await;
+            }
+            backlog.settled().await;
+        })
+        .await;
+        why
+    }
+
+    async fn read_frames(
         self: &Arc<Self>,
         mut frames: Framed<ReadHalf, FrameCodec>,
         silence: Duration,
         max_message: usize,
+        backlog: &Arc<Backlog>,
     ) -> String {
-        let mut reassembly = Reassembly::new(max_message, 16);
+        let mut reassembly = Reassembly::new(max_message, MAX_PARTIAL);
         loop {
             let frame = match tokio::time::timeout(silence, frames.next()).await {
                 Err(_) => {
@@ -371,20 +405,131 @@ impl Connection {
                 Ok(Some(Err(e))) => return format!("node `{}`: {e}", self.peer.name),
                 Ok(Some(Ok(frame))) => frame,
             };
-            match frame.kind {
-                Kind::Control => match unpack::<Control>(&frame.payload) {
+            if frame.kind == Kind::Control {
+                match unpack::<Control>(&frame.payload) {
                     Ok(control) => self.control(control),
                     Err(e) => self.reject(&e),
-                },
-                Kind::Data | Kind::Fragment => match reassembly.push(frame) {
-                    Ok(Some(message)) => {
-                        self.counters.messages_in.fetch_add(1, Ordering::Relaxed);
-                        self.data(&message).await;
-                    }
-                    Ok(None) => {}
-                    Err(e) => self.reject(&e),
-                },
+                }
+                continue;
             }
+            // The first fragment of a message to an actor holds its place in that actor's
+            // line: what follows for the actor waits until the message is whole.
+            let (bulk, place) = match fragment_of(&frame.payload) {
+                Some((id, index, part)) if frame.kind == Kind::Fragment => {
+                    (Some(id), if index == 0 { actor_of(part) } else { None })
+                }
+                _ => (None, None),
+            };
+            match reassembly.push(frame) {
+                Ok(None) => {
+                    if let (Some(id), Some(key)) = (bulk, place) {
+                        backlog.arriving(id, key);
+                    }
+                }
+                Ok(Some(message)) => {
+                    self.counters.messages_in.fetch_add(1, Ordering::Relaxed);
+                    match bulk {
+                        Some(id) if backlog.is_arriving(id) => {
+                            let route = backlog.arrived(id, Job::Message(message)).await;
+                            self.dispatch(route, backlog).await;
+                        }
+                        _ if backlog.clear_for(message.len()) => self.data(&message).await,
+                        _ => self.queue(message, backlog).await,
+                    }
+                }
+                Err(e) => {
+                    self.reject(&e);
+                    if let Some(id) = bulk.filter(|id| backlog.is_arriving(*id)) {
+                        let route = backlog.arrived(id, Job::Nothing).await;
+                        self.dispatch(route, backlog).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Hands on a message while something waits in the backlog, or a large one: in order
+    /// behind what waits for the same actor (or reply), if anything does.
+    async fn queue(self: &Arc<Self>, message: bytes::Bytes, backlog: &Arc<Backlog>) {
+        let key = match Envelope::parse(&message) {
+            Err(e) => return self.reject(&e),
+            Ok(Envelope::Cast { to, .. } | Envelope::Call { to, .. }) => Key::Actor(to),
+            Ok(Envelope::Reply { corr, .. }) => Key::Reply(corr),
+            Ok(Envelope::Signal(body)) => {
+                let signal = match unpack::<SignalMsg>(body) {
+                    Ok(signal) => signal,
+                    Err(e) => return self.reject(&e),
+                };
+                let Some(key) = self.signal_key(&signal) else {
+                    return self.signal(signal);
+                };
+                let route = backlog.route(key, Job::Signal(signal)).await;
+                return self.dispatch(route, backlog).await;
+            }
+        };
+        let route = backlog.route(key, Job::Message(message)).await;
+        self.dispatch(route, backlog).await;
+    }
+
+    /// Hands on a job where the backlog says: here, or by a new worker of its key that then
+    /// hands on the rest of the key's queue.
+    async fn dispatch(self: &Arc<Self>, route: Route, backlog: &Arc<Backlog>) {
+        match route {
+            Route::Here(job) => self.hand_on(job).await,
+            Route::Worker(key, job, weight) => {
+                let conn = self.clone();
+                let backlog = backlog.clone();
+                tokio::spawn(async move {
+                    let mut next = Some((job, weight));
+                    while let Some((job, weight)) = next {
+                        conn.hand_on(job).await;
+                        next = backlog.next(key, weight);
+                    }
+                });
+            }
+            Route::Queued => {}
+        }
+    }
+
+    /// The actor (or reply) whose order `signal` keeps: the local actor it is for. `None` for
+    /// answers to this node's own requests.
+    fn signal_key(&self, signal: &SignalMsg) -> Option<Key> {
+        match *signal {
+            SignalMsg::Monitor { target, .. } | SignalMsg::Demonitor { target, .. } => {
+                Some(Key::Actor(target))
+            }
+            SignalMsg::Down {
+                monitor, target, ..
+            } => self
+                .proxies
+                .get(target)
+                .and_then(|proxy| proxy.watcher(MonitorRef::from_raw(monitor)))
+                .map(Key::Actor),
+            SignalMsg::Link { to, .. }
+            | SignalMsg::Unlink { to, .. }
+            | SignalMsg::Exit { to, .. }
+            | SignalMsg::Kill { to } => Some(Key::Actor(to)),
+            SignalMsg::Spawned { .. } | SignalMsg::Rejected { .. } => None,
+        }
+    }
+
+    /// Delivers a job; a large message is decoded on a blocking thread.
+    async fn hand_on(self: &Arc<Self>, job: Job) {
+        let large = job.large();
+        match job {
+            Job::Nothing => {}
+            Job::Signal(signal) => self.signal(signal),
+            Job::Message(message) if large => {
+                let conn = self.clone();
+                let kept = message.clone();
+                match tokio::task::spawn_blocking(move || conn.take(&message)).await {
+                    Ok(Some(wait)) => wait.await,
+                    Ok(None) => {}
+                    // A `Deserialize` of the message's types panicked.
+                    Err(e) => self.panicked(&kept, &e),
+                }
+            }
+            Job::Message(message) => self.data(&message).await,
         }
     }
 
@@ -436,6 +581,22 @@ impl Connection {
         }
     }
 
+    /// The decoding of `message` off the reader panicked: it is dropped, counted, and its
+    /// sender told, as for a message that does not decode.
+    fn panicked(&self, message: &[u8], panic: &tokio::task::JoinError) {
+        let error = RemoteError::Decode(format!("decoding it panicked: {panic}"));
+        self.reject(&error);
+        match Envelope::parse(message) {
+            Ok(Envelope::Cast { to, .. }) => self.signal_back(&SignalMsg::Rejected {
+                to,
+                error: error.to_string(),
+            }),
+            Ok(Envelope::Call { corr, .. }) => self.reply(corr, Err(CallError::Remote(error))),
+            // A reply's caller hears of it when its slot, dropped by the panic, goes.
+            _ => {}
+        }
+    }
+
     /// Runs `f` (a decoding) with this connection as the one the message came from.
     fn decoding<R>(self: &Arc<Self>, f: impl FnOnce() -> R) -> R {
         /// Puts the previous context back, even if the decoding panics.
@@ -450,9 +611,20 @@ impl Connection {
     }
 
     async fn data(self: &Arc<Self>, message: &[u8]) {
+        if let Some(wait) = self.take(message) {
+            wait.await;
+        }
+    }
+
+    /// Decodes a message and hands it on; `Some` if its actor's mailbox is full and the
+    /// message waits for room.
+    fn take(self: &Arc<Self>, message: &[u8]) -> Option<Wait> {
         let envelope = match Envelope::parse(message) {
             Ok(envelope) => envelope,
-            Err(e) => return self.reject(&e),
+            Err(e) => {
+                self.reject(&e);
+                return None;
+            }
         };
         match envelope {
             Envelope::Cast { to, body } => {
@@ -463,14 +635,15 @@ impl Connection {
                     Some(inbound) => self.decoding(|| inbound.deliver(body, None)),
                 };
                 match outcome {
-                    Ok(Delivery::Done) => {}
-                    Ok(Delivery::Wait(wait)) => wait.await,
+                    Ok(Delivery::Done) => None,
+                    Ok(Delivery::Wait(wait)) => Some(wait),
                     Err(error) => {
                         self.reject(&error);
                         self.signal_back(&SignalMsg::Rejected {
                             to,
                             error: error.to_string(),
                         });
+                        None
                     }
                 }
             }
@@ -490,18 +663,19 @@ impl Connection {
                     }),
                 };
                 match outcome {
-                    Ok(Delivery::Done) => {}
-                    Ok(Delivery::Wait(wait)) => wait.await,
+                    Ok(Delivery::Done) => None,
+                    Ok(Delivery::Wait(wait)) => Some(wait),
                     Err(error) => {
                         self.reject(&error);
                         self.reply(corr, Err(CallError::Remote(error)));
+                        None
                     }
                 }
             }
             Envelope::Reply { corr, ok, body } => {
                 let Some(call) = lock(&self.pending).remove(&corr) else {
                     // The caller timed out and the entry was swept, or a duplicate.
-                    return;
+                    return None;
                 };
                 if ok {
                     self.decoding(|| call.complete(Ok(body)));
@@ -513,11 +687,15 @@ impl Connection {
                         )))),
                     }
                 }
+                None
             }
-            Envelope::Signal(body) => match unpack::<SignalMsg>(body) {
-                Ok(signal) => self.signal(signal),
-                Err(e) => self.reject(&e),
-            },
+            Envelope::Signal(body) => {
+                match unpack::<SignalMsg>(body) {
+                    Ok(signal) => self.signal(signal),
+                    Err(e) => self.reject(&e),
+                }
+                None
+            }
         }
     }
 

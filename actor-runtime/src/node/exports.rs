@@ -22,8 +22,11 @@ pub(crate) enum Delivery {
     Done,
     /// The mailbox was full: the connection's reader awaits this (and reads nothing more
     /// meanwhile), so a peer that floods an actor is slowed by TCP, not buffered without end.
-    Wait(Pin<Box<dyn Future<Output = ()> + Send>>),
+    Wait(Wait),
 }
+
+/// A message that waits for room in its actor's mailbox.
+pub(crate) type Wait = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Where an exported actor's messages go, and the process links and monitors attach to.
 pub(crate) type Found<M> = (Target<M>, Arc<dyn Process>);

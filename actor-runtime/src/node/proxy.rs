@@ -173,6 +173,13 @@ impl RemoteProcess {
         lock(&self.state).redirect.clone()
     }
 
+    /// The id of the local actor that watches this one through `monitor`, if it does.
+    pub(crate) fn watcher(&self, monitor: MonitorRef) -> Option<u64> {
+        let state = lock(&self.state);
+        let (_, pid) = state.watchers.get(&monitor)?;
+        pid.is_local().then(|| pid.id())
+    }
+
     /// The other node reports that the actor a local `monitor` watched stopped.
     pub(crate) fn down(&self, monitor: MonitorRef, reason: ExitReason) {
         let watcher = lock(&self.state).watchers.remove(&monitor);
