@@ -268,9 +268,9 @@ pub(crate) fn down_after_kill(rounds: usize) -> f64 {
     median(samples)
 }
 
-/// Round trips of small calls to one actor, in µs: median while idle, then median and worst
-/// while a 16 MiB message to another actor crosses the same connection.
-pub(crate) fn small_beside_large(binary: bool) -> (f64, f64, f64) {
+/// Round trips of small calls to one actor, in µs: median while idle, then median, p99 and
+/// worst while a 16 MiB message to another actor crosses the same connection.
+pub(crate) fn small_beside_large(binary: bool) -> (f64, f64, f64, f64) {
     let peer = Peer::start();
     runtime().block_on(async move {
         let (node, large) = connect(&peer).await;
@@ -305,11 +305,12 @@ pub(crate) fn small_beside_large(binary: bool) -> (f64, f64, f64) {
             assert_eq!(big.await.expect("join"), Ok(16 << 20));
         }
         let (idle_median, _) = percentiles(&mut idle);
-        let (during_median, _) = percentiles(&mut during);
+        let (during_median, during_p99) = percentiles(&mut during);
         let worst = during.iter().max().copied().unwrap_or(Duration::ZERO);
         (
             idle_median / 1e3,
             during_median / 1e3,
+            during_p99 / 1e3,
             worst.as_nanos() as f64 / 1e3,
         )
     })

@@ -590,8 +590,8 @@ fn run_phase(phase: &str, quick: bool) {
         ),
         "node-bulk" | "node-bulk-bytes" => {
             let binary = phase.ends_with("bytes");
-            let (idle, during, worst) = distributed::small_beside_large(binary);
-            format!("{idle} {during} {worst}")
+            let (idle, during, p99, worst) = distributed::small_beside_large(binary);
+            format!("{idle} {during} {p99} {worst}")
         }
         "tell-kameo" => format!("{}", tell_kameo(TELLS / scale)),
         "call-kameo" => {
@@ -961,8 +961,15 @@ fn main() {
             false,
         );
         row(
+            &format!("  {what}, p99"),
+            column(runs, 2),
+            column(runs, 0),
+            "us",
+            false,
+        );
+        row(
             &format!("  {what}, worst"),
-            column(runs, 2) / 1e3,
+            column(runs, 3) / 1e3,
             column(runs, 0) / 1e3,
             "ms",
             false,
