@@ -13,7 +13,8 @@
 //! | 3   |                             | a [`SignalMsg`] (links, monitors) |
 //!
 //! Link and monitor signals travel with the data, in order: a `Down` never overtakes the
-//! messages the dying actor sent before it stopped.
+//! messages the dying actor sent before it stopped, not even one still being decoded off the
+//! reader (the receiver's backlog queues the signal behind it).
 
 use bytes::{Buf, BufMut};
 
