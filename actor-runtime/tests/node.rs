@@ -73,6 +73,13 @@ impl Counter {
     fn crash_in_call(&mut self) -> u64 {
         panic!("counter crashed in a call");
     }
+
+    /// Takes back a link, whichever side made it.
+    #[handle(call)]
+    fn unlink_from(&mut self, linker: Remote<Linker>, ctx: &mut Ctx<Self>) -> bool {
+        ctx.unlink(&linker);
+        true
+    }
 }
 
 /// Watches a remote actor and reports what it hears.
@@ -732,6 +739,53 @@ async fn a_link_the_other_node_made_fires_even_when_its_actor_is_also_monitored_
         (records(&a, &b) == (0, 0) && a.stats().remote_watchers == 0).then_some(())
     })
     .await;
+}
+
+#[tokio::test]
+async fn an_unlink_reaches_a_link_the_other_node_made() {
+    let (a, b) = pair().await;
+    let counter = Counter::spawn(()).await.expect("counter");
+    a.register("counter", &counter).expect("register");
+    let linker = Linker::spawn(()).await.expect("linker");
+    b.register("linker", &linker).expect("register");
+    // `b`'s linker links to `a`'s counter: on `a` the link is the other node's.
+    let on_a: Remote<Counter> = b.lookup("a", "counter").await.expect("lookup");
+    assert_eq!(linker.link_with(on_a).await, Ok(true));
+    wait::until("the link's records", Duration::from_secs(5), async || {
+        (b.stats().remote_watched == 1 && a.stats().remote_watchers == 1).then_some(())
+    })
+    .await;
+    // The counter takes the link back through its own handle of the linker.
+    let on_b: Remote<Linker> = a.lookup("b", "linker").await.expect("lookup");
+    assert_eq!(counter.unlink_from(on_b.clone()).await, Ok(true));
+    wait::until("no records left", Duration::from_secs(5), async || {
+        (records(&a, &b) == (0, 0)
+            && b.stats().remote_watched == 0
+            && a.stats().remote_watchers == 0)
+            .then_some(())
+    })
+    .await;
+
+    // The linker fails. Were the link still there, its exit would reach the counter on the
+    // connection before the `Down` does, and stop it (the counter does not trap exits).
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = Watcher::spawn(tx).await.expect("watcher");
+    watcher.watch_linker(on_b.clone()).expect("watch");
+    wait::until("the monitor's record", Duration::from_secs(5), async || {
+        (a.stats().remote_watched == 1).then_some(())
+    })
+    .await;
+    on_b.fail().expect("fail");
+    let (pid, reason) = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("a down in time")
+        .expect("down");
+    assert_eq!(
+        (pid, &reason),
+        (on_b.pid(), &ExitReason::error("on purpose"))
+    );
+    assert_eq!(counter.total().await, Ok(0), "the counter runs on");
+    assert!(counter.is_alive(), "{:?}", counter.exit_reason());
 }
 
 #[tokio::test]

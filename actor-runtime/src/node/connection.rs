@@ -141,6 +141,7 @@ impl Connection {
         exports: Arc<Exports>,
         counters: Arc<Counters>,
     ) -> Connection {
+        let standins = Arc::new(StandIns::default());
         Connection {
             peer,
             local,
@@ -149,8 +150,8 @@ impl Connection {
             counters,
             pending: Mutex::new(HashMap::new()),
             asked: Mutex::new(HashMap::new()),
-            proxies: Arc::new(Proxies::default()),
-            standins: Arc::new(StandIns::default()),
+            proxies: Arc::new(Proxies::new(standins.clone())),
+            standins,
             next_corr: AtomicU64::new(1),
             down: watch::channel(None).0,
         }
@@ -289,8 +290,14 @@ impl Connection {
         let link = spawn.flatten();
         let linker = link.as_ref().map(|l| l.pid());
         lock(&self.asked).insert(corr, Asked::Waiting { answer, link });
-        self.out.control(&request);
         let lost = || format!("the connection to node `{}` was lost", self.peer.name);
+        // `lost` closes the queue before it clears `asked`: a request that was put in `asked`
+        // after that is failed here, one put in before is failed by `lost`.
+        if self.out.closed().is_some() {
+            lock(&self.asked).remove(&corr);
+            return Err(lost());
+        }
+        self.out.control(&request);
         if let Ok(answer) = tokio::time::timeout(timeout, &mut rx).await {
             return answer.unwrap_or_else(|_| Err(lost()));
         }
@@ -988,5 +995,62 @@ pub(crate) async fn write(
         }
         // TLS keeps records in its session until flushed; plain TCP has nothing to do.
         socket.flush().await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connection() -> Connection {
+        let peer = PeerInfo {
+            name: "b".to_owned(),
+            creation: 1,
+            index: 1,
+        };
+        Connection::new(
+            peer,
+            Arc::from("a"),
+            Arc::new(Outbox::new(1 << 20, 1 << 16, 1 << 20)),
+            Arc::new(Exports::default()),
+            Arc::new(Counters::default()),
+        )
+    }
+
+    /// A look-up or spawn asked of a connection already lost fails at once with the loss, not
+    /// after its timeout (paused time: waiting would advance the clock by the timeout).
+    #[tokio::test(start_paused = true)]
+    async fn asking_a_lost_connection_fails_at_once() {
+        let conn = connection();
+        conn.lost("test");
+        let started = tokio::time::Instant::now();
+        let looked = conn.lookup("x", "kind", Duration::from_secs(10)).await;
+        let spawned = conn
+            .spawn("kind", bytes::Bytes::new(), None, Duration::from_secs(10))
+            .await;
+        assert_eq!(started.elapsed(), Duration::ZERO);
+        for outcome in [looked, spawned] {
+            let error = outcome.expect_err("the connection is lost");
+            assert!(error.contains("was lost"), "{error}");
+        }
+        assert!(lock(&conn.asked).is_empty(), "nothing is left waiting");
+    }
+
+    /// Lost while the question is out: the asker is told at once, not at its timeout.
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_lost_while_asking_fails_the_question() {
+        let conn = Arc::new(connection());
+        let asking = tokio::spawn({
+            let conn = conn.clone();
+            async move { conn.lookup("x", "kind", Duration::from_secs(10)).await }
+        });
+        while lock(&conn.asked).is_empty() {
+            tokio::task::yield_now().await;
+        }
+        let started = tokio::time::Instant::now();
+        conn.lost("test");
+        let error = asking.await.expect("no panic").expect_err("lost");
+        assert_eq!(started.elapsed(), Duration::ZERO);
+        assert!(error.contains("was lost"), "{error}");
     }
 }

@@ -31,12 +31,21 @@ fn send(out: &Outbox, signal: &SignalMsg) {
 }
 
 /// The actors of the other node that local actors link to or monitor, by id.
-#[derive(Default)]
 pub(crate) struct Proxies {
     map: Mutex<HashMap<u64, Arc<RemoteProcess>>>,
+    /// The same connection's stand-ins: a link the other node made is held there, and an
+    /// unlink made through a proxy takes it back there too.
+    standins: Arc<StandIns>,
 }
 
 impl Proxies {
+    pub(crate) fn new(standins: Arc<StandIns>) -> Proxies {
+        Proxies {
+            map: Mutex::new(HashMap::new()),
+            standins,
+        }
+    }
+
     /// The proxy of the other node's actor `id` (`pid` here), made if there is none.
     pub(crate) fn proxy(
         self: &Arc<Self>,
@@ -357,6 +366,14 @@ impl Process for RemoteProcess {
         drop(state);
         // A proxy made only to be unlinked from leaves the table too.
         self.release();
+        // If the other node made the link, this node's end of it is in the stand-in.
+        if let Some(standin) = self
+            .table
+            .upgrade()
+            .and_then(|table| table.standins.get(self.pid.id()))
+        {
+            standin.remove_link(peer);
+        }
         // A local actor that is stopping takes its links back before its exit signals go
         // out: the exit signal itself ends the link on the other node, so no unlink is sent
         // ahead of it (the other node would then drop the exit as one over no link).
