@@ -64,8 +64,9 @@ pub struct ReplyRoute {
 
 /// What the node layer does with the outcome of a call from another node: send it back.
 pub(crate) trait ReplySink: Send + Sync {
-    /// Runs `encode` (the reply's encoding) as the encoding of a message to this sink's node.
-    fn encoding(&self, encode: &mut dyn FnMut());
+    /// Runs `encode` (the encoding of the reply to `corr`) as the encoding of a message to
+    /// this sink's node.
+    fn encoding(&self, corr: u64, encode: &mut dyn FnMut());
     /// The encoded reply, or why there is none.
     fn reply(&self, corr: u64, outcome: Result<Vec<u8>, CallError>);
     /// The reply slot was dropped by a panicking handler of `process`: the caller gets that
@@ -130,10 +131,9 @@ impl<T> ReplyTo<T> {
             }
             Some(Local::Remote(remote)) => {
                 let mut encoded = None;
-                remote
-                    .route
-                    .sink
-                    .encoding(&mut || encoded = Some((remote.encode)(&value)));
+                remote.route.sink.encoding(remote.route.corr, &mut || {
+                    encoded = Some((remote.encode)(&value));
+                });
                 let outcome = encoded
                     .unwrap_or_else(|| Err("not encoded".to_owned()))
                     .map_err(|e| CallError::Remote(RemoteError::Encode(format!("the reply: {e}"))));

@@ -312,15 +312,21 @@ pub(crate) fn monitor_from<M: Send + 'static>(
 ) -> MonitorRef {
     let monitor = MonitorRef::next();
     let erased: Arc<dyn Process> = watcher.clone();
-    if other.add_watcher(monitor, Arc::downgrade(&erased)).is_err() {
-        // A monitor set on an actor that has already stopped reports `noproc`, as in Erlang.
-        watcher.signal(Signal::down(Down {
-            monitor,
-            pid: other.pid(),
-            reason: ExitReason::NoProc,
-        }));
-    } else {
-        watcher.add_monitoring(monitor, (other.pid(), Arc::downgrade(other)));
+    match other.add_watcher(monitor, Arc::downgrade(&erased)) {
+        Ok(()) => watcher.add_monitoring(monitor, (other.pid(), Arc::downgrade(other))),
+        Err(why) => {
+            // A monitor set on an actor that has already stopped reports `noproc`, and one set
+            // across a connection that is lost (or was never made) `noconnection`, as in Erlang.
+            let reason = match why {
+                ExitReason::NoConnection => ExitReason::NoConnection,
+                _ => ExitReason::NoProc,
+            };
+            watcher.signal(Signal::down(Down {
+                monitor,
+                pid: other.pid(),
+                reason,
+            }));
+        }
     }
     monitor
 }

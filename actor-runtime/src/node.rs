@@ -49,7 +49,7 @@ use crate::pid::Pid;
 use crate::pool::Pool;
 use crate::sync::lock;
 use crate::target::Client;
-use connection::{Connection, Counters};
+use connection::{Connection, Counters, Directory};
 use envelope::{Control, pack, unpack};
 use exports::Exports;
 use outbox::Outbox;
@@ -520,22 +520,34 @@ impl Node {
 
     /// The connection to node `name`: the one up now, or a new one by its route.
     async fn peer(&self, name: &str) -> Result<Arc<Connection>, NodeError> {
+        self.peer_via(name, None).await
+    }
+
+    /// As [`Node::peer`], connecting at `hint` if neither a route nor the registrar knows
+    /// the node.
+    async fn peer_via(
+        &self,
+        name: &str,
+        hint: Option<SocketAddr>,
+    ) -> Result<Arc<Connection>, NodeError> {
         if let Some(conn) = lock(&self.inner.peers).by_name.get(name) {
             if conn.out.closed().is_none() {
                 return Ok(conn.clone());
             }
         }
-        let addr = match self.inner.config.routes.get(name) {
-            Some(&addr) => addr,
+        let resolved = match self.inner.config.routes.get(name) {
+            Some(&addr) => Some(addr),
             None => match &self.inner.config.registrar {
                 Some(registrar) => registrar
                     .resolve(name)
                     .await
-                    .map_err(NodeError::Registrar)?
-                    .ok_or_else(|| NodeError::NoRoute(name.to_owned()))?,
-                None => return Err(NodeError::NoRoute(name.to_owned())),
+                    .map_err(NodeError::Registrar)?,
+                None => None,
             },
         };
+        let addr = resolved
+            .or(hint)
+            .ok_or_else(|| NodeError::NoRoute(name.to_owned()))?;
         let stream = TcpStream::connect(addr)
             .await
             .map_err(|e| NodeError::Connect(format!("node `{name}` at {addr}: {e}")))?;
@@ -765,6 +777,11 @@ impl Node {
         expect: Option<&str>,
     ) -> Result<Arc<Connection>, NodeError> {
         let _ = tcp.set_nodelay(true);
+        let dialled = if side == Side::Dialler {
+            tcp.peer_addr().ok()
+        } else {
+            None
+        };
         let (stream, binding) = self.secure(tcp, side).await?;
         let binding = binding.as_slice();
         let config = &self.inner.config;
@@ -879,7 +896,7 @@ impl Node {
         self.install(
             peer_name,
             peer_creation,
-            side,
+            (side, dialled),
             (max_frame, beat),
             reader,
             write,
@@ -893,7 +910,7 @@ impl Node {
         &self,
         name: String,
         creation: u32,
-        side: Side,
+        (side, dialled): (Side, Option<SocketAddr>),
         (max_frame, beat): (usize, Duration),
         reader: Framed<ReadHalf, FrameCodec>,
         writer: WriteHalf,
@@ -924,6 +941,10 @@ impl Node {
             out.clone(),
             self.inner.exports.clone(),
             self.inner.counters.clone(),
+            (
+                Some(Arc::new(NodeDirectory(Arc::downgrade(&self.inner)))),
+                dialled,
+            ),
         ));
         let stale = peers.by_name.insert(name.clone(), conn.clone());
         drop(peers);
@@ -955,6 +976,51 @@ impl Node {
         });
         tracing::debug!(node = %config.name, peer = %name, "connected");
         Ok(conn)
+    }
+}
+
+/// A connection's view of its node: the node's other connections, for handles to a third
+/// node's actors. Weak, so that connections do not keep a node that was dropped.
+struct NodeDirectory(std::sync::Weak<Inner>);
+
+impl Directory for NodeDirectory {
+    fn creation(&self) -> u32 {
+        self.0.upgrade().map_or(0, |inner| inner.creation)
+    }
+
+    fn find(&self, name: &str) -> (Option<Arc<Connection>>, u32) {
+        let Some(inner) = self.0.upgrade() else {
+            return (None, 0);
+        };
+        let mut peers = lock(&inner.peers);
+        let live = peers
+            .by_name
+            .get(name)
+            .filter(|c| c.out.closed().is_none())
+            .cloned();
+        let next = u32::try_from(peers.index.len() + 1).unwrap_or(u32::MAX);
+        let index = *peers.index.entry(name.to_owned()).or_insert(next);
+        (live, index)
+    }
+
+    fn connect(
+        &self,
+        name: String,
+        hint: Option<SocketAddr>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>> {
+        let inner = self.0.upgrade();
+        Box::pin(async move {
+            let node = Node {
+                inner: inner.ok_or_else(|| "this node was shut down".to_owned())?,
+            };
+            // Each handshake step has its timeout; so has finding the node and dialling it.
+            let limit = node.inner.config.handshake_timeout * 4;
+            match tokio::time::timeout(limit, node.peer_via(&name, hint)).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!("node `{name}` not connected within {limit:?}")),
+            }
+        })
     }
 }
 

@@ -1,13 +1,14 @@
 //! Handles inside messages between nodes: a handle to a local actor travels to another node
 //! and reaches back through the generated client, links and monitors; a handle sent to its
-//! own node arrives as a local one; replies carry handles too; a handle to a third node is
-//! refused with the reason.
+//! own node arrives as a local one; replies carry handles too; a handle to an actor of a
+//! third node arrives connected to that node, in order, or fails with `NoConnection` if that
+//! node cannot be reached.
 
 use std::time::Duration;
 
+use actor_runtime::SendError;
 use actor_runtime::node::{Node, NodeConfig, Remote};
 use actor_runtime::prelude::*;
-use actor_runtime::{CallError, RemoteError, SendError};
 use tokio::sync::mpsc;
 
 /// Hears what boards publish.
@@ -62,6 +63,12 @@ impl Board {
         let node = listener.node().to_owned();
         self.listeners.push(listener);
         node
+    }
+
+    /// Keeps `listener` without a word back.
+    #[handle(cast)]
+    fn add(&mut self, listener: Remote<Listener>) {
+        self.listeners.push(listener);
     }
 
     #[handle(cast)]
@@ -191,27 +198,134 @@ async fn the_other_node_monitors_an_actor_through_a_handle_it_received() {
     assert_eq!(downs, vec![ExitReason::Killed]);
 }
 
-#[tokio::test]
-async fn a_handle_to_an_actor_of_a_third_node_is_refused_with_the_reason() {
-    let (a, _b, board) = board_on_b().await;
+/// `a` and `b` as [`board_on_b`], and `c`, dialled by `a`, with a listener registered on it
+/// and looked up from `a`: a handle `b` has no connection for.
+async fn listener_on_c(
+    a: &Node,
+) -> (
+    Node,
+    Remote<Listener>,
+    mpsc::UnboundedReceiver<String>,
+    Addr<Listener>,
+) {
     let c = node("c").await;
-    let (tx, _rx) = mpsc::unbounded_channel();
-    c.register("listener", &Listener::spawn(tx).await.expect("listener"))
-        .expect("register");
+    let (tx, rx) = mpsc::unbounded_channel();
+    let listener = Listener::spawn(tx).await.expect("listener");
+    c.register("listener", &listener).expect("register");
     a.connect(c.local_addr().expect("c listens"))
         .await
         .expect("connect");
     let on_c: Remote<Listener> = a.lookup("c", "listener").await.expect("lookup");
-    let refused = board
-        .subscribe(on_c)
+    (c, on_c, rx, listener)
+}
+
+fn peer_names(node: &Node) -> Vec<String> {
+    node.peers().into_iter().map(|p| p.name).collect()
+}
+
+#[tokio::test]
+async fn a_handle_to_an_actor_of_a_third_node_connects_the_receiver_to_that_node() {
+    let (a, b, board) = board_on_b().await;
+    let (c, on_c, mut rx, listener) = listener_on_c(&a).await;
+    assert_eq!(peer_names(&b), ["a"]);
+    // `b` has no route to `c`: it connects where `a` reached it.
+    assert_eq!(board.subscribe(on_c).await.as_deref(), Ok("c"));
+    assert_eq!(peer_names(&b), ["a", "c"]);
+    assert_eq!(peer_names(&c), ["a", "b"]);
+    // `b` casts and calls `c` directly, and monitors its actor.
+    board.publish("direct".into()).expect("publish");
+    assert_eq!(next(&mut rx).await, "direct");
+    assert_eq!(board.first_count().await, Ok(Some(1)));
+    listener.kill();
+    let downs = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let downs = board.downs().await.expect("downs");
+            if !downs.is_empty() {
+                return downs;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("a down in time");
+    assert_eq!(downs, vec![ExitReason::Killed]);
+}
+
+#[tokio::test]
+async fn what_follows_a_third_nodes_handle_waits_for_the_connection_and_keeps_its_order() {
+    let (a, _b, board) = board_on_b().await;
+    let (_c, on_c, mut rx, _listener) = listener_on_c(&a).await;
+    // The cast that carries the handle makes `b` connect to `c` first; the casts sent after
+    // it wait, in order, or the listener would miss them.
+    board.add(on_c).expect("add");
+    for i in 0..50 {
+        board.publish(format!("{i}")).expect("publish");
+    }
+    for i in 0..50 {
+        assert_eq!(next(&mut rx).await, format!("{i}"));
+    }
+}
+
+#[tokio::test]
+async fn a_reply_with_a_third_nodes_handle_connects_the_caller_to_that_node() {
+    let (a, b, board) = board_on_b().await;
+    let (_c, on_c, mut rx, _listener) = listener_on_c(&a).await;
+    assert_eq!(board.subscribe(on_c).await.as_deref(), Ok("c"));
+    // `d` knows only `b`; the board's reply names `c`'s listener, which `b` reached.
+    let d = node("d").await;
+    d.connect(b.local_addr().expect("b listens"))
         .await
-        .expect_err("a third node's handle");
-    let CallError::Remote(RemoteError::Encode(why)) = &refused else {
-        panic!("expected an encoding error, got {refused:?}");
-    };
-    assert!(why.contains("of node `c` cannot travel"), "{why}");
-    // The connection is unharmed.
-    assert_eq!(board.downs().await, Ok(Vec::new()));
+        .expect("connect");
+    let board_from_d: Remote<Board> = d.lookup("b", "board").await.expect("lookup");
+    let listeners = board_from_d.listeners().await.expect("listeners");
+    assert_eq!(peer_names(&d), ["b", "c"]);
+    assert_eq!(listeners.len(), 1);
+    assert_eq!(listeners[0].node(), "c");
+    listeners[0].hear("from d".into()).expect("hear");
+    assert_eq!(next(&mut rx).await, "from d");
+    assert_eq!(listeners[0].count().await, Ok(1));
+}
+
+#[tokio::test]
+async fn a_handle_to_a_node_the_receiver_cannot_reach_fails_with_noconnection() {
+    let (a, b, board) = board_on_b().await;
+    // `c` dials `a`: `a` knows no address of `c` to pass on, and `b` has no route to it.
+    let c = node("c").await;
+    let (tx, _rx) = mpsc::unbounded_channel();
+    c.register("listener", &Listener::spawn(tx).await.expect("listener"))
+        .expect("register");
+    c.connect(a.local_addr().expect("a listens"))
+        .await
+        .expect("connect");
+    let on_c: Remote<Listener> = a.lookup("c", "listener").await.expect("lookup");
+    assert_eq!(board.subscribe(on_c).await.as_deref(), Ok("c"));
+    assert_eq!(peer_names(&b), ["a"]);
+    // The handle arrived, unreachable: its calls fail, and the monitor fires at once.
+    assert_eq!(board.first_count().await, Ok(None));
+    assert_eq!(board.downs().await, Ok(vec![ExitReason::NoConnection]));
+    // The connection that carried it is unharmed.
+    assert_eq!(b.stats().connections_lost, 0);
+}
+
+#[tokio::test]
+async fn a_handle_to_a_third_node_that_restarted_since_fails_with_noconnection() {
+    let (a, b, board) = board_on_b().await;
+    let (c, stale, _rx, _listener) = listener_on_c(&a).await;
+    let old_creation = c.creation();
+    c.shutdown();
+    // `c` comes back under the same name, another creation, and `b` connects to it.
+    let c = node("c").await;
+    assert_ne!(c.creation(), old_creation);
+    b.connect(c.local_addr().expect("c listens"))
+        .await
+        .expect("connect");
+    // `a` still holds a handle of the old `c`: on `b` it names no live actor.
+    assert_eq!(board.subscribe(stale).await.as_deref(), Ok("c"));
+    assert_eq!(board.first_count().await, Ok(None));
+    assert_eq!(board.downs().await, Ok(vec![ExitReason::NoConnection]));
+    // The new `c` and the connection that carried the handle are unharmed.
+    assert_eq!(peer_names(&b), ["a", "c"]);
+    assert_eq!(b.stats().connections_lost, 0);
 }
 
 #[tokio::test]

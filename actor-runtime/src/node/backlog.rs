@@ -13,6 +13,11 @@
 //! the rest of the queue, in order. Messages to other actors go on meanwhile, delivered by
 //! the reader as before.
 //!
+//! A message that holds handles to actors of a third node, one this node is not connected
+//! to, is queued the same way, behind a job that connects to that node first: a worker of
+//! the key's makes the connection (or gives up), and only then hands on the message and what
+//! came after it, so the handles arrive connected and the sender's order holds.
+//!
 //! The bytes waiting in queues are bounded: when they reach the limit the reader waits for
 //! room, and reads nothing meanwhile, so a peer that floods is slowed by TCP.
 
@@ -23,7 +28,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 use tokio::sync::{Notify, Semaphore};
 
-use super::envelope::SignalMsg;
+use super::envelope::{NodeRef, SignalMsg};
 use crate::sync::lock;
 
 /// Messages of at least this many bytes are decoded off the reader, on a blocking thread.
@@ -49,12 +54,20 @@ pub(crate) enum Job {
     Signal(SignalMsg),
     /// A fragmented message that never came whole (refused, or the connection ended).
     Nothing,
+    /// Connect to these nodes: what follows for the key holds handles to their actors.
+    Connect(Vec<NodeRef>),
 }
 
 impl Job {
     /// `true` for a message decoded off the reader.
     pub(crate) fn large(&self) -> bool {
         matches!(self, Job::Message(message) if message.len() >= OFF_READER)
+    }
+
+    /// `true` for a job a worker of its key does, never the reader: a large message, or
+    /// connecting to other nodes.
+    fn off_reader(&self) -> bool {
+        self.large() || matches!(self, Job::Connect(_))
     }
 }
 
@@ -127,7 +140,7 @@ impl Backlog {
     fn weight(&self, job: &Job) -> u32 {
         let bytes = match job {
             Job::Message(message) => message.len().max(MIN_WEIGHT),
-            Job::Signal(_) | Job::Nothing => MIN_WEIGHT,
+            Job::Signal(_) | Job::Nothing | Job::Connect(_) => MIN_WEIGHT,
         };
         u32::try_from(bytes).unwrap_or(u32::MAX).min(self.capacity)
     }
@@ -147,8 +160,8 @@ impl Backlog {
     /// Decides where a whole message or a signal for `key` goes. One that is not handed on
     /// at once first waits for room.
     pub(crate) async fn route(&self, key: Key, job: Job) -> Route {
-        let large = job.large();
-        if !large && self.busy.load(Ordering::Acquire) == 0 {
+        let off_reader = job.off_reader();
+        if !off_reader && self.busy.load(Ordering::Acquire) == 0 {
             return Route::Here(job);
         }
         let weight = self.weight(&job);
@@ -160,7 +173,7 @@ impl Backlog {
             queue.entries.push_back(Entry::Ready(job, weight));
             return Route::Queued;
         }
-        if large {
+        if off_reader {
             state.queues.insert(
                 key,
                 Queue {
@@ -281,7 +294,7 @@ mod tests {
     fn len(job: &Job) -> usize {
         match job {
             Job::Message(m) => m.len(),
-            Job::Signal(_) | Job::Nothing => 0,
+            Job::Signal(_) | Job::Nothing | Job::Connect(_) => 0,
         }
     }
 
@@ -333,6 +346,27 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(5), backlog.settled())
             .await
             .expect("settled with no queue");
+    }
+
+    #[tokio::test]
+    async fn a_connect_job_gets_a_worker_and_what_follows_waits_behind_it() {
+        let backlog = Backlog::new(1 << 20);
+        let key = Key::Reply(3);
+        let Route::Worker(_, Job::Connect(nodes), weight) =
+            backlog.route(key, Job::Connect(Vec::new())).await
+        else {
+            panic!("connecting is never done by the reader");
+        };
+        assert!(nodes.is_empty());
+        assert!(matches!(
+            backlog.route(key, message(10)).await,
+            Route::Queued
+        ));
+        let (next, weight) = backlog.next(key, weight).expect("queued");
+        assert_eq!(len(&next), 10);
+        assert!(backlog.next(key, weight).is_none());
+        assert!(backlog.clear_for(100));
+        assert!(full(&backlog));
     }
 
     #[tokio::test]

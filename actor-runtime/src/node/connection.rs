@@ -2,7 +2,10 @@
 //! for replies, and the links and monitors that cross it.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,7 +16,9 @@ use tokio::sync::{oneshot, watch};
 use tokio_util::codec::Framed;
 
 use super::backlog::{Backlog, Job, Key, Route};
-use super::envelope::{Control, Envelope, Failure, Header, SignalMsg, pack, unpack};
+use super::envelope::{
+    Control, Envelope, Failure, Header, Intro, NodeRef, SIGNAL, SignalMsg, pack, unpack,
+};
 use super::exports::{Delivery, Exports, Wait};
 use super::kind::{Pending, RemoteActor};
 use super::outbox::Outbox;
@@ -59,10 +64,29 @@ pub(crate) struct Counters {
     pub(crate) connections_lost: AtomicU64,
 }
 
+/// What a connection needs of its node: the node's other connections, for handles to actors
+/// of a third node that arrive in messages.
+pub(crate) trait Directory: Send + Sync {
+    /// This node's creation.
+    fn creation(&self) -> u32;
+    /// The live connection to node `name`, if there is one, and the number its pids carry
+    /// here either way.
+    fn find(&self, name: &str) -> (Option<Arc<Connection>>, u32);
+    /// Connects to node `name`: by this node's route or registrar, or else at `hint`.
+    fn connect(
+        &self,
+        name: String,
+        hint: Option<SocketAddr>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+}
+
 pub(crate) struct Connection {
     pub(crate) peer: PeerInfo,
     /// This node's name.
     pub(crate) local: Arc<str>,
+    /// Where this node dialled the other, if it did: passed on with handles to its actors.
+    pub(crate) dialled: Option<SocketAddr>,
+    directory: Option<Arc<dyn Directory>>,
     pub(crate) out: Arc<Outbox>,
     exports: Arc<Exports>,
     counters: Arc<Counters>,
@@ -95,23 +119,41 @@ thread_local! {
     /// The connection a message is being encoded for on this thread (its address), so that a
     /// `Remote` inside it knows where it goes.
     static ENCODING_FOR: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// The third nodes whose actors the message being encoded on this thread names.
+    static NAMED: std::cell::RefCell<Vec<NodeRef>> = const { std::cell::RefCell::new(Vec::new()) };
     /// The connection a message is being decoded from on this thread, so that a `Remote`
     /// inside it is bound to the right node.
     static DECODING_FROM: std::cell::RefCell<Option<Arc<Connection>>> =
         const { std::cell::RefCell::new(None) };
 }
 
-/// Runs `f` (an encoding) with `conn` as the connection the message goes out on.
-fn encoding_for<R>(conn: &Connection, f: impl FnOnce() -> R) -> R {
+/// Runs `f` (an encoding) with `conn` as the connection the message goes out on; with it,
+/// the third nodes whose actors the message names.
+fn encoding_for<R>(conn: &Connection, f: impl FnOnce() -> R) -> (R, Vec<NodeRef>) {
     /// Puts the previous context back, even if the encoding panics.
-    struct Restore(usize);
+    struct Restore(usize, Vec<NodeRef>);
     impl Drop for Restore {
         fn drop(&mut self) {
             ENCODING_FOR.set(self.0);
+            NAMED.set(std::mem::take(&mut self.1));
         }
     }
-    let _restore = Restore(ENCODING_FOR.replace(std::ptr::from_ref(conn) as usize));
-    f()
+    let _restore = Restore(
+        ENCODING_FOR.replace(std::ptr::from_ref(conn) as usize),
+        NAMED.take(),
+    );
+    let encoded = f();
+    (encoded, NAMED.take())
+}
+
+/// The message being encoded on this thread names an actor of `node`, a third node: the
+/// receiver is told to connect to it first.
+pub(crate) fn naming(node: NodeRef) {
+    NAMED.with_borrow_mut(|named| {
+        if !named.contains(&node) {
+            named.push(node);
+        }
+    });
 }
 
 /// `true` if the message being encoded on this thread goes out on `conn`; `None` if no
@@ -140,11 +182,14 @@ impl Connection {
         out: Arc<Outbox>,
         exports: Arc<Exports>,
         counters: Arc<Counters>,
+        (directory, dialled): (Option<Arc<dyn Directory>>, Option<SocketAddr>),
     ) -> Connection {
         let standins = Arc::new(StandIns::default());
         Connection {
             peer,
             local,
+            dialled,
+            directory,
             out,
             exports,
             counters,
@@ -180,8 +225,11 @@ impl Connection {
                 *body = Vec::new();
             }
             body.clear();
-            let pending =
-                encoding_for(self, || A::__encode(msg, body)).map_err(SendError::Remote)?;
+            let (pending, named) = encoding_for(self, || A::__encode(msg, body));
+            let pending = pending.map_err(SendError::Remote)?;
+            if !named.is_empty() {
+                self.introduce(Intro::Actor(to), named);
+            }
             // A large body leaves the scratch buffer (which would give its memory back
             // anyway) and is fragmented in place.
             let queue = |header: &[u8], body: &mut Vec<u8>| {
@@ -215,6 +263,74 @@ impl Connection {
             table.retain(|_, p| !p.abandoned());
         }
         table.insert(corr, pending);
+    }
+
+    /// Tells the other node that what follows for `of` names actors of `nodes`.
+    fn introduce(&self, of: Intro, nodes: Vec<NodeRef>) {
+        self.signal_back(&SignalMsg::Nodes { of, nodes });
+    }
+
+    /// The connection a handle to actor `creation` of node `name`, found in a message from
+    /// this one, reaches it by; `None` if the node is this one. A node that is not connected
+    /// (it could not be reached) or has restarted since (another creation) gives a connection
+    /// that is already lost: the handle's sends fail with [`ExitReason::NoConnection`].
+    pub(crate) fn third(&self, name: &str, creation: u32) -> Option<Arc<Connection>> {
+        let directory = self.directory.as_ref();
+        if *name == *self.local && directory.is_none_or(|d| d.creation() == creation) {
+            return None;
+        }
+        let (found, index) = directory.map_or((None, 0), |d| d.find(name));
+        if let Some(conn) = found.filter(|c| c.peer.creation == creation) {
+            return Some(conn);
+        }
+        let lost = Connection::new(
+            PeerInfo {
+                name: name.to_owned(),
+                creation,
+                index,
+            },
+            self.local.clone(),
+            Arc::new(Outbox::new(1, 64, 64)),
+            self.exports.clone(),
+            self.counters.clone(),
+            (None, None),
+        );
+        lost.out.close(ExitReason::NoConnection);
+        lost.down.send_replace(Some(ExitReason::NoConnection));
+        Some(Arc::new(lost))
+    }
+
+    /// `true` if every node of `nodes` is this one or connected, with the creation named.
+    fn all_connected(&self, nodes: &[NodeRef]) -> bool {
+        let Some(directory) = &self.directory else {
+            return true;
+        };
+        nodes.iter().all(|node| {
+            if *node.name == *self.local {
+                return true;
+            }
+            directory.find(&node.name).0.is_some()
+        })
+    }
+
+    /// Connects to the nodes of `nodes` not connected yet, one after the other. One that
+    /// cannot be reached is logged: the handles to its actors arrive unreachable.
+    async fn connect_all(&self, nodes: Vec<NodeRef>) {
+        let Some(directory) = &self.directory else {
+            return;
+        };
+        for node in nodes {
+            if *node.name == *self.local || directory.find(&node.name).0.is_some() {
+                continue;
+            }
+            if let Err(e) = directory.connect(node.name.clone(), node.addr).await {
+                tracing::warn!(
+                    peer = %self.peer.name,
+                    node = %node.name,
+                    "a message names actors of a node this one cannot reach: {e}"
+                );
+            }
+        }
     }
 
     /// Asks the other node for the id of the actor of `kind` registered as `name`.
@@ -440,7 +556,12 @@ impl Connection {
                             let route = backlog.arrived(id, Job::Message(message)).await;
                             self.dispatch(route, backlog).await;
                         }
-                        _ if backlog.clear_for(message.len()) => self.data(&message).await,
+                        // Signals go through `queue`: one may ask for a connection first.
+                        _ if backlog.clear_for(message.len())
+                            && message.first() != Some(&SIGNAL) =>
+                        {
+                            self.data(&message).await;
+                        }
                         _ => self.queue(message, backlog).await,
                     }
                 }
@@ -470,7 +591,12 @@ impl Connection {
                 let Some(key) = self.signal_key(&signal) else {
                     return self.signal(signal);
                 };
-                let route = backlog.route(key, Job::Signal(signal)).await;
+                let job = match signal {
+                    SignalMsg::Nodes { nodes, .. } if self.all_connected(&nodes) => return,
+                    SignalMsg::Nodes { nodes, .. } => Job::Connect(nodes),
+                    signal => Job::Signal(signal),
+                };
+                let route = backlog.route(key, job).await;
                 return self.dispatch(route, backlog).await;
             }
         };
@@ -516,6 +642,14 @@ impl Connection {
             | SignalMsg::Unlink { to, .. }
             | SignalMsg::Exit { to, .. }
             | SignalMsg::Kill { to } => Some(Key::Actor(to)),
+            SignalMsg::Nodes {
+                of: Intro::Actor(to),
+                ..
+            } => Some(Key::Actor(to)),
+            SignalMsg::Nodes {
+                of: Intro::Reply(corr),
+                ..
+            } => Some(Key::Reply(corr)),
             SignalMsg::Spawned { .. } | SignalMsg::Rejected { .. } => None,
         }
     }
@@ -526,6 +660,7 @@ impl Connection {
         match job {
             Job::Nothing => {}
             Job::Signal(signal) => self.signal(signal),
+            Job::Connect(nodes) => self.connect_all(nodes).await,
             Job::Message(message) if large => {
                 let conn = self.clone();
                 let kept = message.clone();
@@ -830,6 +965,9 @@ impl Connection {
                     self.peer.name
                 );
             }
+            // Connecting is done in order by the backlog (`queue`): a `Nodes` seen here came
+            // with nothing to connect to, or this node cannot connect.
+            SignalMsg::Nodes { .. } => {}
         }
     }
 }
@@ -911,8 +1049,11 @@ impl Connection {
 }
 
 impl ReplySink for Connection {
-    fn encoding(&self, encode: &mut dyn FnMut()) {
-        encoding_for(self, encode);
+    fn encoding(&self, corr: u64, encode: &mut dyn FnMut()) {
+        let ((), named) = encoding_for(self, encode);
+        if !named.is_empty() {
+            self.introduce(Intro::Reply(corr), named);
+        }
     }
 
     fn reply(&self, corr: u64, outcome: Result<Vec<u8>, CallError>) {
@@ -1014,6 +1155,7 @@ mod tests {
             Arc::new(Outbox::new(1 << 20, 1 << 16, 1 << 20)),
             Arc::new(Exports::default()),
             Arc::new(Counters::default()),
+            (None, None),
         )
     }
 

@@ -120,6 +120,30 @@ pub(crate) enum SignalMsg {
         to: u64,
         error: String,
     },
+    /// The message that follows (for `of`) holds handles to actors of these nodes, neither
+    /// yours nor mine: connect to them before you decode it. It waits in order meanwhile.
+    Nodes {
+        of: Intro,
+        nodes: Vec<NodeRef>,
+    },
+}
+
+/// What a [`SignalMsg::Nodes`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) enum Intro {
+    /// The next message to your actor with this id.
+    Actor(u64),
+    /// The reply to your call with this correlation id.
+    Reply(u64),
+}
+
+/// A node named inside a message: its name, its creation (a handle to an actor of another
+/// creation is stale), and where the sender reached it, if it dialled it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct NodeRef {
+    pub(crate) name: String,
+    pub(crate) creation: u32,
+    pub(crate) addr: Option<std::net::SocketAddr>,
 }
 
 /// Why a call from the other node has no reply, as it travels back.

@@ -11,6 +11,7 @@ use serde::de::Error as _;
 use serde::ser::Error as _;
 
 use super::connection::{self, Connection};
+use super::envelope::NodeRef;
 use super::exports::Found;
 use super::kind::RemoteActor;
 use crate::addr::{Linkable, ProcessRef};
@@ -35,8 +36,10 @@ use crate::target::{self, Client, Outbound, Target, Unavailable};
 /// A `Remote` may be a field of a message between nodes: sent to the node it points at, it
 /// arrives as a handle to that node's own actor; a handle to a local actor
 /// ([`Node::handle`](super::Node::handle)) arrives as a handle back to this node. A handle to
-/// an actor of a third node cannot be sent (the encoding fails with
-/// [`RemoteError::Encode`](crate::RemoteError::Encode)): send its node and name instead.
+/// an actor of a third node arrives as a handle to that node: the receiver connects to it
+/// before it decodes the message (by its own route or registrar, or else where the sender
+/// reached it), and the message waits in order meanwhile. If that node cannot be reached, or
+/// has restarted since, the handle's sends fail with [`ExitReason::NoConnection`].
 pub struct Remote<A: RemoteActor> {
     client: A::Client,
     at: At<A>,
@@ -251,6 +254,13 @@ enum Wire {
     Sender(u64),
     /// An actor of the receiving node.
     Receiver(u64),
+    /// An actor of a third node, of this creation (exported there by this id). The message
+    /// is preceded by a `Nodes` signal naming that node, for the receiver to connect first.
+    Third {
+        node: String,
+        creation: u32,
+        id: u64,
+    },
 }
 
 impl<A: RemoteActor> serde::Serialize for Remote<A> {
@@ -266,11 +276,17 @@ impl<A: RemoteActor> serde::Serialize for Remote<A> {
                 None => return Err(S::Error::custom(OUTSIDE)),
                 Some(true) => Wire::Receiver(route.id),
                 Some(false) => {
-                    return Err(S::Error::custom(format_args!(
-                        "a `Remote<{}>` of node `{}` cannot travel to another node: a handle crosses only between its own node and another (send the node and the name, and look it up there)",
-                        A::KIND,
-                        route.conn.peer.name
-                    )));
+                    let peer = &route.conn.peer;
+                    connection::naming(NodeRef {
+                        name: peer.name.clone(),
+                        creation: peer.creation,
+                        addr: route.conn.dialled,
+                    });
+                    Wire::Third {
+                        node: peer.name.clone(),
+                        creation: peer.creation,
+                        id: route.id,
+                    }
                 }
             },
         };
@@ -296,6 +312,10 @@ impl<'de, A: RemoteActor> serde::Deserialize<'de> for Remote<A> {
             Wire::Receiver(id) => {
                 Remote::here(id, conn.local.clone(), conn.exports().typed::<A>(id))
             }
+            Wire::Third { node, creation, id } => match conn.third(&node, creation) {
+                Some(there) => Remote::new(there, id),
+                None => Remote::here(id, conn.local.clone(), conn.exports().typed::<A>(id)),
+            },
         })
     }
 }
