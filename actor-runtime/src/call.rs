@@ -28,6 +28,9 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// answers later, from anywhere, with [`ReplyTo::send`]; the caller waits meanwhile.
 ///
 /// Dropping it unanswered gives the caller [`CallError::NoReply`] at once.
+///
+/// To hand the slot to an actor on another node, inside a message, wrap it in a
+/// [`Forwarded`](crate::node::Forwarded) (feature `node`).
 pub struct ReplyTo<T> {
     tx: Slot<T>,
 }
@@ -66,7 +69,7 @@ pub struct ReplyRoute {
 pub(crate) trait ReplySink: Send + Sync {
     /// Runs `encode` (the encoding of the reply to `corr`) as the encoding of a message to
     /// this sink's node.
-    fn encoding(&self, corr: u64, encode: &mut dyn FnMut());
+    fn encoding(&self, corr: u64, encode: &mut dyn FnMut() -> Result<(), String>);
     /// The encoded reply, or why there is none.
     fn reply(&self, corr: u64, outcome: Result<Vec<u8>, CallError>);
     /// The reply slot was dropped by a panicking handler of `process`: the caller gets that
@@ -132,7 +135,10 @@ impl<T> ReplyTo<T> {
             Some(Local::Remote(remote)) => {
                 let mut encoded = None;
                 remote.route.sink.encoding(remote.route.corr, &mut || {
-                    encoded = Some((remote.encode)(&value));
+                    let result = (remote.encode)(&value);
+                    let ok = result.as_ref().map(|_| ()).map_err(Clone::clone);
+                    encoded = Some(result);
+                    ok
                 });
                 let outcome = encoded
                     .unwrap_or_else(|| Err("not encoded".to_owned()))

@@ -27,6 +27,7 @@ mod kind;
 mod outbox;
 mod proxy;
 mod remote;
+mod reply;
 mod stream;
 #[cfg(feature = "tls")]
 mod tls;
@@ -61,6 +62,7 @@ pub use connection::PeerInfo;
 pub use kind::{KindCollision, RemoteActor, kinds};
 pub use outbox::DEFAULT_OUTBOUND;
 pub use remote::Remote;
+pub use reply::Forwarded;
 
 #[doc(hidden)]
 pub use kind::{KindEntry, Pending, decode, encode, no_reply_expected, pending, reply_to};

@@ -121,29 +121,63 @@ thread_local! {
     static ENCODING_FOR: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     /// The third nodes whose actors the message being encoded on this thread names.
     static NAMED: std::cell::RefCell<Vec<NodeRef>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The reply slots the message being encoded on this thread carries, by the correlation
+    /// id their answer will come back with.
+    static EXPORTED: std::cell::RefCell<Vec<(u64, Pending)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
     /// The connection a message is being decoded from on this thread, so that a `Remote`
     /// inside it is bound to the right node.
     static DECODING_FROM: std::cell::RefCell<Option<Arc<Connection>>> =
         const { std::cell::RefCell::new(None) };
 }
 
+/// What an encoding found besides the bytes: the third nodes whose actors the message names,
+/// and the reply slots it carries.
+#[derive(Default)]
+struct Found {
+    named: Vec<NodeRef>,
+    replies: Vec<(u64, Pending)>,
+}
+
 /// Runs `f` (an encoding) with `conn` as the connection the message goes out on; with it,
-/// the third nodes whose actors the message names.
-fn encoding_for<R>(conn: &Connection, f: impl FnOnce() -> R) -> (R, Vec<NodeRef>) {
+/// what the encoding found.
+fn encoding_for<R>(conn: &Connection, f: impl FnOnce() -> R) -> (R, Found) {
     /// Puts the previous context back, even if the encoding panics.
-    struct Restore(usize, Vec<NodeRef>);
+    struct Restore(usize, Found);
     impl Drop for Restore {
         fn drop(&mut self) {
             ENCODING_FOR.set(self.0);
-            NAMED.set(std::mem::take(&mut self.1));
+            let found = std::mem::take(&mut self.1);
+            NAMED.set(found.named);
+            // Reply slots of an encoding that panicked are dropped: their callers are told.
+            EXPORTED.set(found.replies);
         }
     }
     let _restore = Restore(
         ENCODING_FOR.replace(std::ptr::from_ref(conn) as usize),
-        NAMED.take(),
+        Found {
+            named: NAMED.take(),
+            replies: EXPORTED.take(),
+        },
     );
     let encoded = f();
-    (encoded, NAMED.take())
+    let found = Found {
+        named: NAMED.take(),
+        replies: EXPORTED.take(),
+    };
+    (encoded, found)
+}
+
+/// Correlation ids of reply slots sent to other nodes: the high half, so they never meet the
+/// ids of a connection's own calls, which count up from 1.
+static EXPORTED_CORR: AtomicU64 = AtomicU64::new(1 << 63);
+
+/// The message being encoded on this thread carries `reply`, a caller's reply slot: it waits
+/// here, under the id returned, for the other node's answer.
+pub(crate) fn exporting(reply: Pending) -> u64 {
+    let corr = EXPORTED_CORR.fetch_add(1, Ordering::Relaxed);
+    EXPORTED.with_borrow_mut(|exported| exported.push((corr, reply)));
+    corr
 }
 
 /// The message being encoded on this thread names an actor of `node`, a third node: the
@@ -225,11 +259,18 @@ impl Connection {
                 *body = Vec::new();
             }
             body.clear();
-            let (pending, named) = encoding_for(self, || A::__encode(msg, body));
-            let pending = pending.map_err(SendError::Remote)?;
+            let (pending, Found { named, replies }) = encoding_for(self, || A::__encode(msg, body));
+            let pending = match pending {
+                Ok(pending) => pending,
+                Err(e) => {
+                    fail(replies, &CallError::Remote(e.clone()));
+                    return Err(SendError::Remote(e));
+                }
+            };
             if !named.is_empty() {
                 self.introduce(Intro::Actor(to), named);
             }
+            let corrs = self.await_replies(replies);
             // A large body leaves the scratch buffer (which would give its memory back
             // anyway) and is fragmented in place.
             let queue = |header: &[u8], body: &mut Vec<u8>| {
@@ -239,7 +280,7 @@ impl Connection {
                     self.out.data(header, body)
                 }
             };
-            match pending {
+            let sent = match pending {
                 None => queue(Header::cast(to).as_bytes(), body),
                 Some(pending) => {
                     let corr = self.next_corr.fetch_add(1, Ordering::Relaxed);
@@ -251,8 +292,32 @@ impl Connection {
                     }
                     sent
                 }
+            };
+            if let Err(e) = &sent {
+                self.unsent(&corrs, e);
             }
+            sent
         })
+    }
+
+    /// Keeps the reply slots a message carries until the other node answers them; their ids.
+    fn await_replies(&self, replies: Vec<(u64, Pending)>) -> Vec<u64> {
+        let corrs = replies.iter().map(|(corr, _)| *corr).collect();
+        for (corr, reply) in replies {
+            self.insert_pending(corr, reply);
+        }
+        corrs
+    }
+
+    /// The message that carried the reply slots `corrs` was not sent: their callers get why.
+    fn unsent(&self, corrs: &[u64], why: &SendError) {
+        let unsent: Vec<_> = {
+            let mut table = lock(&self.pending);
+            corrs.iter().filter_map(|corr| table.remove(corr)).collect()
+        };
+        for reply in unsent {
+            reply.complete(Err(CallError::from_send(why.clone())));
+        }
     }
 
     fn insert_pending(&self, corr: u64, pending: Pending) {
@@ -1048,12 +1113,29 @@ impl Connection {
     }
 }
 
+/// Ends the calls whose reply slots were to travel in a message that could not be encoded.
+fn fail(replies: Vec<(u64, Pending)>, why: &CallError) {
+    for (_, reply) in replies {
+        reply.complete(Err(why.clone()));
+    }
+}
+
 impl ReplySink for Connection {
-    fn encoding(&self, corr: u64, encode: &mut dyn FnMut()) {
-        let ((), named) = encoding_for(self, encode);
+    fn encoding(&self, corr: u64, encode: &mut dyn FnMut() -> Result<(), String>) {
+        let (encoded, Found { named, replies }) = encoding_for(self, encode);
+        if let Err(e) = encoded {
+            fail(
+                replies,
+                &CallError::Remote(RemoteError::Encode(format!("the reply: {e}"))),
+            );
+            return;
+        }
         if !named.is_empty() {
             self.introduce(Intro::Reply(corr), named);
         }
+        // The reply is queued after this returns: its slots wait from now, and are answered
+        // only once it has arrived.
+        self.await_replies(replies);
     }
 
     fn reply(&self, corr: u64, outcome: Result<Vec<u8>, CallError>) {
