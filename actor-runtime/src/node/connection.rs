@@ -199,9 +199,9 @@ pub(crate) fn encoding_on(conn: &Connection) -> Option<bool> {
     }
 }
 
-/// `Some` while a message to another node is being encoded on this thread.
-pub(crate) fn encoding_on_any() -> Option<()> {
-    (ENCODING_FOR.get() != 0).then_some(())
+/// `true` while a message to another node is being encoded on this thread.
+pub(crate) fn encoding_for_a_node() -> bool {
+    ENCODING_FOR.get() != 0
 }
 
 /// The connection the message being decoded on this thread came from.

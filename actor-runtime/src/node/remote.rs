@@ -267,7 +267,7 @@ impl<A: RemoteActor> serde::Serialize for Remote<A> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let wire = match &self.at {
             At::Here { id, .. } => {
-                if connection::encoding_on_any().is_none() {
+                if !connection::encoding_for_a_node() {
                     return Err(S::Error::custom(OUTSIDE));
                 }
                 Wire::Sender(*id)

@@ -78,7 +78,7 @@ const OUTSIDE: &str = "a `Forwarded` is encoded and decoded only inside messages
 
 impl<T: serde::de::DeserializeOwned + Send + 'static> serde::Serialize for Forwarded<T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if connection::encoding_on_any().is_none() {
+        if !connection::encoding_for_a_node() {
             return Err(S::Error::custom(OUTSIDE));
         }
         let slot = lock(&self.slot)
