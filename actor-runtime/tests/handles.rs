@@ -141,6 +141,21 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<String>) -> String {
         .expect("a message")
 }
 
+/// The downs the board has seen, once it has seen one.
+async fn first_downs(board: &Remote<Board>) -> Vec<ExitReason> {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let downs = board.downs().await.expect("downs");
+            if !downs.is_empty() {
+                return downs;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("a down in time")
+}
+
 #[tokio::test]
 async fn a_handle_to_a_local_actor_travels_and_the_other_node_reaches_back_through_it() {
     let (a, _b, board) = board_on_b().await;
@@ -184,17 +199,7 @@ async fn the_other_node_monitors_an_actor_through_a_handle_it_received() {
         Ok("a")
     );
     listener.kill();
-    let downs = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            let downs = board.downs().await.expect("downs");
-            if !downs.is_empty() {
-                return downs;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .expect("a down in time");
+    let downs = first_downs(&board).await;
     assert_eq!(downs, vec![ExitReason::Killed]);
 }
 
@@ -237,17 +242,7 @@ async fn a_handle_to_an_actor_of_a_third_node_connects_the_receiver_to_that_node
     assert_eq!(next(&mut rx).await, "direct");
     assert_eq!(board.first_count().await, Ok(Some(1)));
     listener.kill();
-    let downs = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            let downs = board.downs().await.expect("downs");
-            if !downs.is_empty() {
-                return downs;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .expect("a down in time");
+    let downs = first_downs(&board).await;
     assert_eq!(downs, vec![ExitReason::Killed]);
 }
 

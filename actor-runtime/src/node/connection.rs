@@ -365,17 +365,19 @@ impl Connection {
         Some(Arc::new(lost))
     }
 
-    /// `true` if every node of `nodes` is this one or connected, with the creation named.
+    /// `true` if every node of `nodes` is this one or connected (to a creation that may not
+    /// be the one named: a handle of another creation is stale, and connecting again would
+    /// not make it less so).
     fn all_connected(&self, nodes: &[NodeRef]) -> bool {
         let Some(directory) = &self.directory else {
             return true;
         };
-        nodes.iter().all(|node| {
-            if *node.name == *self.local {
-                return true;
-            }
-            directory.find(&node.name).0.is_some()
-        })
+        nodes.iter().all(|node| self.reached(&**directory, node))
+    }
+
+    /// `true` if `node` is this one or connected.
+    fn reached(&self, directory: &dyn Directory, node: &NodeRef) -> bool {
+        *node.name == *self.local || directory.find(&node.name).0.is_some()
     }
 
     /// Connects to the nodes of `nodes` not connected yet, one after the other. One that
@@ -385,7 +387,7 @@ impl Connection {
             return;
         };
         for node in nodes {
-            if *node.name == *self.local || directory.find(&node.name).0.is_some() {
+            if self.reached(&**directory, &node) {
                 continue;
             }
             if let Err(e) = directory.connect(node.name.clone(), node.addr).await {
