@@ -16,6 +16,7 @@ use crate::exit::{Down, Exit, ExitReason, Signal};
 use crate::pid::{Pid, with_current};
 use crate::process::Process;
 use crate::record::{Dormant, Next, ProcessRecord};
+use crate::tables::Tables;
 use crate::{blocking, registry, table, telemetry, watchdog};
 
 /// The mailbox capacity of an actor that does not set `#[actor(mailbox = N)]`.
@@ -85,7 +86,7 @@ pub trait Actor: Addressable + Sized + Send + 'static {
     fn spawn(
         args: Self::Args,
     ) -> impl Future<Output = Result<Addr<Self>, SpawnError<Self::Error>>> + Send {
-        start::<Self>(args, None)
+        start::<Self>(args, None, None)
     }
 }
 
@@ -107,7 +108,7 @@ pub trait ActorOptions {
 /// # Errors
 /// As [`Actor::spawn`].
 pub async fn spawn<A: Actor>(args: A::Args) -> Result<Addr<A>, SpawnError<A::Error>> {
-    start::<A>(args, None).await
+    start::<A>(args, None, None).await
 }
 
 impl<A: Actor> Ctx<A> {
@@ -119,7 +120,7 @@ impl<A: Actor> Ctx<A> {
         &mut self,
         args: B::Args,
     ) -> Result<Addr<B>, SpawnError<B::Error>> {
-        start::<B>(args, None).await
+        start::<B>(args, None, Some(self.record().tables().clone())).await
     }
 
     /// Starts an actor linked to this one: if either exits abnormally, the other receives
@@ -132,24 +133,28 @@ impl<A: Actor> Ctx<A> {
         args: B::Args,
     ) -> Result<Addr<B>, SpawnError<B::Error>> {
         let me = self.process_arc();
-        start::<B>(args, Some(&me)).await
+        start::<B>(args, Some(&me), Some(self.record().tables().clone())).await
     }
 }
 
-/// Creates the process, runs `#[init]` on the caller's task (so spawning costs no extra task
-/// switch, and the caller waits for init as OTP's `start_link` does), links it to `parent` once
-/// init has succeeded, then hands the state to its own task.
+/// Creates the process on the node of `tables` (`None`: the current node where the future is
+/// first polled, so that `node.scope(A::spawn(args))` starts it there), runs `#[init]` on the
+/// caller's task (so spawning costs no extra task switch, and the caller waits for init as
+/// OTP's `start_link` does), links it to `parent` once init has succeeded, then hands the state
+/// to its own task.
 pub(crate) async fn start<A: Actor>(
     args: A::Args,
     parent: Option<&Arc<dyn Process>>,
+    tables: Option<Arc<Tables>>,
 ) -> Result<Addr<A>, SpawnError<A::Error>> {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return Err(SpawnError::NoRuntime);
     };
-    if table::shutting_down() {
+    let tables = tables.unwrap_or_else(table::current);
+    if tables.shutting_down() {
         return Err(SpawnError::ShuttingDown);
     }
-    let cell = ProcessRecord::<A::Msg>::new(A::MAILBOX, A::TRAPS_EXITS);
+    let cell = ProcessRecord::<A::Msg>::new(tables, A::MAILBOX, A::TRAPS_EXITS);
     // Closes the cell if this future is dropped before the actor is handed over (a `spawn`
     // cancelled by a timeout or a `select!` during `#[init]`), so no half-made actor keeps
     // its name or its place in the process table.

@@ -19,7 +19,7 @@ use crate::exit::ExitReason;
 use crate::pid::Pid;
 use crate::process::Process;
 use crate::target::{Outbound, RecordRef, Target, Unavailable};
-use crate::{stats, table, telemetry};
+use crate::{table, telemetry};
 
 /// The timeout of a call unless overridden with [`Call::timeout`].
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -128,7 +128,7 @@ impl<T> ReplyTo<T> {
                 if tx.send(Reply::Value(value)).is_ok() {
                     true
                 } else {
-                    stats::late_reply();
+                    table::current().counters.late_reply();
                     false
                 }
             }
@@ -412,7 +412,7 @@ impl<M: Send + 'static, R> Future for CallFuture<'_, M, R> {
                 Ok(cell) => this.cell = Some(cell),
                 Err(Unavailable::Stopped(reason)) => {
                     this.msg = None;
-                    stats::undelivered();
+                    table::current().counters.undelivered();
                     return Poll::Ready(Err(CallError::Stopped(reason)));
                 }
                 Err(Unavailable::Overloaded) => {

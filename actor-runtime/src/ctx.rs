@@ -15,7 +15,6 @@ use crate::mailbox::Inbox;
 use crate::pid::Pid;
 use crate::process::Process;
 use crate::record::{Next, ProcessRecord};
-use crate::stats;
 use crate::telemetry::{self, Handling, Timing};
 use crate::timer::{self, TimerRef};
 use crate::watchdog;
@@ -285,7 +284,10 @@ impl<A: Addressable> Drop for Ctx<A> {
     fn drop(&mut self) {
         // Messages the actor had taken from its mailbox but not handled when it stopped.
         if !self.inbox.batch.is_empty() {
-            stats::dropped_at_exit(self.inbox.batch.len());
+            self.record()
+                .tables()
+                .counters
+                .dropped_at_exit(self.inbox.batch.len());
         }
         if let Some(extra) = &self.extra {
             for t in &extra.timers {

@@ -16,31 +16,36 @@ use std::time::Duration;
 use crate::process::kind_of;
 pub use crate::process::{ChildState, ProcessInfo, SupervisorInfo};
 pub use crate::telemetry::ExitInfo;
-use crate::{stats, table, telemetry};
+use crate::{table, telemetry};
 
-/// Every live actor of the node, newest first.
+/// Every live actor of the current node, newest first. The current node is that of the
+/// actor whose handler calls this, or of an enclosing `Node::scope`, else the process's
+/// default node (see [`stats`](crate::stats)).
 #[must_use]
 pub fn snapshot() -> Vec<ProcessInfo> {
-    table::all().iter().filter_map(|p| p.info()).collect()
+    table::all_in(&table::current())
+        .iter()
+        .filter_map(|p| p.info())
+        .collect()
 }
 
-/// The last exits of the node (at most 256), oldest first: every actor that stopped, for
-/// whatever reason, with its parent.
+/// The last exits of the OS process (at most 256, every node's), oldest first: every actor
+/// that stopped, for whatever reason, with its parent.
 #[must_use]
 pub fn recent_exits() -> Vec<ExitInfo> {
     telemetry::recent_exits()
 }
 
-/// The live actor of this node numbered `id` (the number after the dot in `<0.id>`).
+/// The live actor of the current node numbered `id` (the number after the dot in `<0.id>`).
 #[must_use]
 pub fn find(id: u64) -> Option<ProcessInfo> {
-    table::get(crate::Pid::local(id)).and_then(|p| p.info())
+    table::get_in(&table::current(), crate::Pid::local(id)).and_then(|p| p.info())
 }
 
-/// Kills the live actor `pid` as [`Addr::kill`](crate::Addr::kill) would (its supervisor,
-/// if any, restarts it by its strategy); `false` if no such actor runs.
+/// Kills the live actor `pid` of the current node as [`Addr::kill`](crate::Addr::kill) would
+/// (its supervisor, if any, restarts it by its strategy); `false` if no such actor runs.
 pub fn kill(pid: crate::Pid) -> bool {
-    match table::get(pid) {
+    match table::get_in(&table::current(), pid) {
         Some(process) => {
             process.kill();
             true
@@ -89,7 +94,7 @@ pub struct KindInfo {
 #[must_use]
 pub fn kinds(actors: &[ProcessInfo]) -> Vec<KindInfo> {
     let mut by_type: BTreeMap<&'static str, KindInfo> = BTreeMap::new();
-    for (message_type, r) in stats::retired() {
+    for (message_type, r) in table::current().counters.retired() {
         let k = by_type.entry(message_type).or_default();
         k.stopped = r.stopped;
         k.handled = r.handled;
@@ -164,13 +169,13 @@ pub fn export_metrics() -> Vec<ProcessInfo> {
 }
 
 /// Calls [`export_metrics`] every `period` (at least 100 ms) on a task of the current runtime,
-/// until the returned handle is aborted or the runtime stops.
+/// for the current node, until the returned handle is aborted or the runtime stops.
 ///
 /// # Panics
 /// Outside a tokio runtime.
 pub fn spawn_metrics_sampler(period: Duration) -> tokio::task::JoinHandle<()> {
     let period = period.max(Duration::from_millis(100));
-    tokio::spawn(async move {
+    table::spawn(async move {
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

@@ -62,11 +62,12 @@ mod error;
 mod exit;
 pub mod telemetry;
 pub mod watchdog;
-// 3. the mailbox, the erased process, the process and name tables
+// 3. the mailbox, a node's tables, the erased process, the process index
 mod mailbox;
 mod names;
 mod process;
 mod table;
+mod tables;
 // 4. the process record
 mod record;
 // 5. addressing and calls

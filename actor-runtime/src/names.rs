@@ -1,14 +1,11 @@
-//! The node's name table, untyped: which pid holds which name, and the typed address the
-//! registry hands back. The typed API over it is [`crate::registry`]; this lower half is what
-//! an exiting process needs to release its name.
+//! One entry of a node's name table, untyped: which pid holds the name, and the typed address
+//! the registry hands back. The table is in [`crate::tables::Tables`]; the typed API over it
+//! is [`crate::registry`].
 
 use std::any::{Any, TypeId};
-use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::pid::Pid;
-use crate::sync::lock;
 
 /// One registered name.
 pub(crate) struct Entry {
@@ -19,20 +16,6 @@ pub(crate) struct Entry {
     pub(crate) type_name: &'static str,
     /// The holder's `Addr<A>`, for the registry's typed look-up.
     pub(crate) addr: Box<dyn Any + Send + Sync>,
-}
-
-static NAMES: Mutex<BTreeMap<Arc<str>, Entry>> = Mutex::new(BTreeMap::new());
-
-pub(crate) fn table() -> MutexGuard<'static, BTreeMap<Arc<str>, Entry>> {
-    lock(&NAMES)
-}
-
-/// Removes `name` if `pid` still holds it (called when the actor stops).
-pub(crate) fn release(name: &str, pid: Pid) {
-    let mut names = table();
-    if names.get(name).is_some_and(|e| e.pid == pid) {
-        names.remove(name);
-    }
 }
 
 impl fmt::Debug for Entry {

@@ -49,6 +49,8 @@ use crate::exit::ExitReason;
 use crate::pid::Pid;
 use crate::pool::Pool;
 use crate::sync::lock;
+use crate::table;
+use crate::tables::{self, Tables};
 use crate::target::Client;
 use connection::{Connection, Counters, Directory};
 use envelope::{Control, pack, unpack};
@@ -101,6 +103,8 @@ pub struct NodeConfig {
     /// This node's certificate, if its connections use TLS (see [`NodeConfig::tls`]).
     #[cfg(feature = "tls")]
     tls: Option<Arc<crate::tls::TlsConfig>>,
+    /// The node gets actors, names and counters of its own (see [`NodeConfig::isolated`]).
+    isolated: bool,
 }
 
 impl fmt::Debug for NodeConfig {
@@ -113,6 +117,7 @@ impl fmt::Debug for NodeConfig {
             .field("silence", &self.silence)
             .field("registrar", &self.registrar.is_some())
             .field("tls", &self.uses_tls())
+            .field("isolated", &self.isolated)
             .finish_non_exhaustive()
     }
 }
@@ -135,6 +140,7 @@ impl NodeConfig {
             registrar: None,
             #[cfg(feature = "tls")]
             tls: None,
+            isolated: false,
         }
     }
 
@@ -161,6 +167,20 @@ impl NodeConfig {
     #[must_use]
     pub fn tls(mut self, identity: crate::tls::TlsConfig) -> NodeConfig {
         self.tls = Some(Arc::new(identity));
+        self
+    }
+
+    /// Gives the node actors, names and counters of its own, apart from the rest of the OS
+    /// process: for several nodes in one process, as in a test of a cluster. Without it a
+    /// node shares those of the code that starts it (the process's default node, usually),
+    /// which is what a program with one node per process wants: every actor it runs is
+    /// reachable through the node.
+    ///
+    /// Code runs on an isolated node inside [`Node::scope`]; the actors it spawns there, and
+    /// the actors they spawn, stay on the node.
+    #[must_use]
+    pub fn isolated(mut self) -> NodeConfig {
+        self.isolated = true;
         self
     }
 
@@ -288,6 +308,8 @@ pub struct Node {
 
 struct Inner {
     config: NodeConfig,
+    /// The node's actors, names and counters.
+    tables: Arc<Tables>,
     creation: u32,
     local_addr: Option<SocketAddr>,
     exports: Arc<Exports>,
@@ -351,12 +373,18 @@ impl Node {
             None => None,
         };
         let local_addr = listener.as_ref().and_then(|l| l.local_addr().ok());
+        let tables = if config.isolated {
+            Tables::new()
+        } else {
+            table::current()
+        };
         let node = Node {
             inner: Arc::new(Inner {
                 config,
+                tables: tables.clone(),
                 creation,
                 local_addr,
-                exports: Arc::new(Exports::default()),
+                exports: Arc::new(Exports::new(tables)),
                 counters: Arc::new(Counters::default()),
                 peers: Mutex::new(Peers::default()),
                 listener: Mutex::new(None),
@@ -366,7 +394,7 @@ impl Node {
         };
         if let Some(listener) = listener {
             let weak = Arc::downgrade(&node.inner);
-            let task = tokio::spawn(async move {
+            let task = node.spawn_task(async move {
                 loop {
                     let Ok((stream, _)) = listener.accept().await else {
                         // Out of descriptors, say: wait rather than spin.
@@ -375,7 +403,7 @@ impl Node {
                     };
                     let Some(inner) = weak.upgrade() else { return };
                     let node = Node { inner };
-                    tokio::spawn(async move {
+                    table::spawn(async move {
                         if let Err(e) = node.handshake(stream, Side::Acceptor, None).await {
                             tracing::warn!(node = %node.name(), "refused a connection: {e}");
                         }
@@ -391,6 +419,29 @@ impl Node {
             }
         }
         Ok(node)
+    }
+
+    /// Runs `fut` on this node: the actors it spawns with [`spawn`](crate::spawn) or
+    /// `Actor::spawn` start here, and [`registry`](crate::registry) look-ups,
+    /// [`actor_count`](crate::actor_count), [`stats`](crate::stats),
+    /// [`shutdown`](crate::shutdown) and [`introspect`](crate::introspect) act on this
+    /// node's tables. The actors started there stay on the node, and so do the actors they
+    /// spawn. Only needed for a node started with [`NodeConfig::isolated`]; other nodes share
+    /// the tables of the code that started them.
+    ///
+    /// The scope is the task's: a task started inside it with a plain `tokio::spawn` is not
+    /// on the node.
+    pub fn scope<F: Future>(&self, fut: F) -> impl Future<Output = F::Output> {
+        tables::scope(self.inner.tables.clone(), fut)
+    }
+
+    /// Starts one of the node's own tasks (a listener, a connection), on the node.
+    fn spawn_task<F>(&self, fut: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        tokio::spawn(tables::scope(self.inner.tables.clone(), fut))
     }
 
     /// The node's name.
@@ -958,11 +1009,11 @@ impl Node {
             };
             stale.lost(why);
         }
-        tokio::spawn(connection::write(out, writer, beat));
+        self.spawn_task(connection::write(out, writer, beat));
         let weak = Arc::downgrade(&self.inner);
         let reading = conn.clone();
         let (silence, max_message) = (config.silence, config.max_message);
-        tokio::spawn(async move {
+        self.spawn_task(async move {
             let why = reading.read(reader, silence, max_message).await;
             reading.lost(&why);
             if let Some(inner) = weak.upgrade() {

@@ -13,13 +13,12 @@ use crate::error::{SendError, SpawnError};
 use crate::exit::ExitReason;
 use crate::process::Process;
 use crate::record::ProcessRecord;
-use crate::stats;
 use crate::supervisor::{
     Child, ChildId, ChildSpec, Restart, Shutdown, StartFuture, Started, Starter, Strategy,
     Supervisor, SupervisorError, SupervisorSlot, SupervisorSpec, actor_child,
 };
-use crate::sync;
 use crate::target::{ChildSlot, Client, Route, Target, Unavailable};
+use crate::{sync, table};
 
 /// The workers a pool target spreads messages over.
 pub(crate) struct Workers<M> {
@@ -35,7 +34,7 @@ impl<M: Send + 'static> Workers<M> {
 
     fn shed_one(&self) {
         self.shed.fetch_add(1, Ordering::Relaxed);
-        stats::refused();
+        table::current().counters.refused();
     }
 
     /// A worker with room, round-robin; for calls.
@@ -98,7 +97,7 @@ impl<M: Send + 'static> Workers<M> {
                 Err(SendError::Full { capacity })
             }
             None => {
-                stats::undelivered();
+                table::current().counters.undelivered();
                 Err(SendError::Stopped(last))
             }
         }
@@ -234,7 +233,8 @@ impl<W: Actor> Pool<W> {
             SupervisorSpec::DEFAULT_PERIOD,
             Vec::new(),
         );
-        let supervisor = start::<Supervisor>(spec, parent).await?;
+        let tables = parent.map(|p| table::of(&**p));
+        let supervisor = start::<Supervisor>(spec, parent, tables).await?;
         *sync::write(&self.inner.args) = Some(args);
         // Workers of an earlier incarnation are gone with its supervisor.
         self.forget_workers();

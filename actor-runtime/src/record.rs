@@ -17,7 +17,8 @@ use crate::pid::Pid;
 use crate::process::{Peer, Process, ProcessInfo, SupervisorInfo};
 use crate::sync::lock;
 
-use crate::{names, stats, table, telemetry};
+use crate::tables::Tables;
+use crate::{stats, table, telemetry};
 
 /// An actor that has not been scheduled yet: its state waits here until the first message
 /// or signal arrives, so an actor that was spawned and never used costs no task.
@@ -100,6 +101,8 @@ impl<M> Inner<M> {
 #[repr(C)]
 pub(crate) struct ProcessRecord<M> {
     pid: Pid,
+    /// The tables of the node it runs on (read when a send fails and at exit).
+    tables: Arc<Tables>,
     inner: Mutex<Inner<M>>,
     /// Messages the actor has taken since it started. Written only by the actor's task;
     /// senders read it when their snapshot says the mailbox is full.
@@ -152,9 +155,11 @@ pub struct MailboxStats {
 }
 
 impl<M: Send + 'static> ProcessRecord<M> {
-    pub(crate) fn new(capacity: usize, traps_exits: bool) -> Arc<Self> {
+    pub(crate) fn new(tables: Arc<Tables>, capacity: usize, traps_exits: bool) -> Arc<Self> {
+        tables.joined();
         let cell = Arc::new(ProcessRecord {
             pid: Pid::next(),
+            tables,
             capacity: u32::try_from(capacity.max(1)).unwrap_or(u32::MAX),
             traps_exits,
             urgent: AtomicBool::new(false),
@@ -177,6 +182,11 @@ impl<M: Send + 'static> ProcessRecord<M> {
 
     pub(crate) fn pid(&self) -> Pid {
         self.pid
+    }
+
+    /// The tables of the node it runs on.
+    pub(crate) fn tables(&self) -> &Arc<Tables> {
+        &self.tables
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner<M>> {
@@ -214,7 +224,7 @@ impl<M: Send + 'static> ProcessRecord<M> {
             let reason = reason.clone();
             drop(inner);
             if count {
-                stats::undelivered();
+                self.tables.counters.undelivered();
             }
             return Err((msg, SendError::Stopped(reason)));
         }
@@ -231,7 +241,7 @@ impl<M: Send + 'static> ProcessRecord<M> {
                 }
                 drop(inner);
                 if count {
-                    stats::refused();
+                    self.tables.counters.refused();
                 }
                 Err((
                     msg,
@@ -258,7 +268,7 @@ impl<M: Send + 'static> ProcessRecord<M> {
             let reason = reason.clone();
             drop(inner);
             drop(m);
-            stats::undelivered();
+            self.tables.counters.undelivered();
             return Poll::Ready(Err(SendError::Stopped(reason)));
         }
         match inner.lanes.push(m, self.capacity(), || self.consumed()) {
@@ -272,7 +282,7 @@ impl<M: Send + 'static> ProcessRecord<M> {
                 inner.refused += 1;
                 drop(inner);
                 drop(m);
-                stats::refused();
+                self.tables.counters.refused();
                 Poll::Ready(Err(SendError::OwnMailboxFull {
                     capacity: self.capacity(),
                 }))
@@ -571,7 +581,7 @@ impl<M: Send + 'static> ProcessRecord<M> {
         drop(inner);
 
         if !queued.is_empty() {
-            stats::dropped_at_exit(queued.len());
+            self.tables.counters.dropped_at_exit(queued.len());
         }
         drop(queued);
         drop(task);
@@ -587,10 +597,10 @@ impl<M: Send + 'static> ProcessRecord<M> {
             span: _,
         } = relations;
         telemetry::note_exit(self.pid, std::any::type_name::<M>(), parent, &reason);
-        stats::retire(
+        self.tables.counters.retire(
             std::any::type_name::<M>(),
             self.pid.id(),
-            stats::Retired {
+            &stats::Retired {
                 stopped: 1,
                 handled: self.consumed(),
                 refused,
@@ -600,9 +610,10 @@ impl<M: Send + 'static> ProcessRecord<M> {
         // Release the name and the table entry before anyone hears of the exit: a supervisor
         // reacting to the exit may restart the actor under the same name at once.
         if let Some(name) = name {
-            names::release(&name, self.pid);
+            self.tables.release(&name, self.pid);
         }
         table::remove(self.pid);
+        self.tables.left();
         wake_all(exit_waiters);
         for hook in exit_hooks {
             hook(&reason);
@@ -728,6 +739,10 @@ impl<M: Send + 'static> Process for ProcessRecord<M> {
 
     fn parent(&self) -> Option<Pid> {
         ProcessRecord::parent(self)
+    }
+
+    fn tables(&self) -> Option<&Arc<Tables>> {
+        Some(&self.tables)
     }
 
     fn info(&self) -> Option<ProcessInfo> {

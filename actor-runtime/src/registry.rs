@@ -2,17 +2,23 @@
 //!
 //! A name belongs to one running actor; it is released when that actor stops. Looking a name
 //! up with the wrong actor type is an error that names both types, never a cast.
+//!
+//! Each node has its own names. An actor is registered on the node it runs on; [`lookup`],
+//! [`unregister`] and [`registered`] act on the current node: the node of the actor whose
+//! handler calls them, or of an enclosing `Node::scope` (feature `node`), else the process's
+//! default node. A task started with a plain `tokio::spawn` is on the default node, whoever
+//! spawned it.
 
 use std::any::TypeId;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use crate::addr::{Addr, Addressable};
 use crate::exit::ExitReason;
-use crate::names::{self, Entry};
+use crate::names::Entry;
 use crate::pid::Pid;
 use crate::record::NameConflict;
+use crate::table;
 
 /// A registry operation that did not succeed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,17 +81,14 @@ impl fmt::Display for RegistryError {
 
 impl std::error::Error for RegistryError {}
 
-fn names() -> std::sync::MutexGuard<'static, BTreeMap<Arc<str>, Entry>> {
-    names::table()
-}
-
-/// Registers `addr` under `name` until the actor stops or [`unregister`] is called.
+/// Registers `addr` under `name`, on the node the actor runs on, until the actor stops or
+/// [`unregister`] is called.
 ///
 /// # Errors
 /// [`RegistryError::NameTaken`] if another running actor holds the name,
 /// [`RegistryError::Stopped`] if the actor has stopped.
 pub fn register<A: Addressable>(name: &str, addr: &Addr<A>) -> Result<(), RegistryError> {
-    let mut names = names();
+    let mut names = addr.record().tables().names();
     if let Some(entry) = names.get(name) {
         return Err(RegistryError::NameTaken {
             name: name.to_owned(),
@@ -134,13 +137,14 @@ pub(crate) fn register_new<A: Addressable>(name: &'static str, addr: &Addr<A>) -
     }
 }
 
-/// The actor registered as `name`, typed.
+/// The actor registered as `name` on the current node, typed.
 ///
 /// # Errors
 /// [`RegistryError::NotFound`], or [`RegistryError::WrongType`] if the name belongs to an
 /// actor of another type.
 pub fn lookup<A: Addressable>(name: &str) -> Result<Addr<A>, RegistryError> {
-    let names = names();
+    let tables = table::current();
+    let names = tables.names();
     let entry = names
         .get(name)
         .ok_or_else(|| RegistryError::NotFound(name.to_owned()))?;
@@ -158,17 +162,19 @@ pub fn lookup<A: Addressable>(name: &str) -> Result<Addr<A>, RegistryError> {
         .ok_or_else(|| RegistryError::NotFound(name.to_owned()))
 }
 
-/// Removes `name`; returns the pid that held it. The actor may then take another name.
+/// Removes `name` from the current node; returns the pid that held it. The actor may then
+/// take another name.
 pub fn unregister(name: &str) -> Option<Pid> {
-    let entry = names().remove(name)?;
+    let entry = table::current().names().remove(name)?;
     (entry.clear)(name);
     Some(entry.pid)
 }
 
-/// Every registered name with its holder, sorted by name.
+/// Every name registered on the current node with its holder, sorted by name.
 #[must_use]
 pub fn registered() -> Vec<(String, Pid)> {
-    names()
+    table::current()
+        .names()
         .iter()
         .map(|(name, e)| (name.to_string(), e.pid))
         .collect()

@@ -1,8 +1,11 @@
-//! Node-wide counters of every message that was not delivered or not answered, and of every
-//! stall the watchdog saw.
+//! The counters of every message that was not delivered or not answered, and of every stall
+//! the watchdog saw.
 //!
 //! Nothing is dropped silently: each way a message can be lost has its counter here, bumped
-//! by the layer that loses it and read by [`crate::stats`].
+//! by the layer that loses it and read by [`crate::stats`]. The counters of lost messages
+//! belong to a node (one [`Counters`] in its tables); the count of slow polls is one for the
+//! OS process, because the workers a handler holds belong to the tokio runtime, which every
+//! node of the process shares.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -10,33 +13,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::sync::lock;
 
-static REFUSED: AtomicU64 = AtomicU64::new(0);
-static UNDELIVERED: AtomicU64 = AtomicU64::new(0);
-static DROPPED_AT_EXIT: AtomicU64 = AtomicU64::new(0);
-static LATE_REPLIES: AtomicU64 = AtomicU64::new(0);
-static TIMER_MISSES: AtomicU64 = AtomicU64::new(0);
 static SLOW_POLLS: AtomicU64 = AtomicU64::new(0);
 
-pub(crate) fn refused() {
-    REFUSED.fetch_add(1, Ordering::Relaxed);
-}
-pub(crate) fn undelivered() {
-    UNDELIVERED.fetch_add(1, Ordering::Relaxed);
-}
-pub(crate) fn dropped_at_exit(n: usize) {
-    DROPPED_AT_EXIT.fetch_add(n as u64, Ordering::Relaxed);
-}
-pub(crate) fn late_reply() {
-    LATE_REPLIES.fetch_add(1, Ordering::Relaxed);
-}
-pub(crate) fn timer_miss() {
-    TIMER_MISSES.fetch_add(1, Ordering::Relaxed);
-}
 pub(crate) fn slow_poll() {
     SLOW_POLLS.fetch_add(1, Ordering::Relaxed);
 }
 
-/// Node-wide counts of every message that was not delivered or not answered.
+pub(crate) fn slow_polls() -> u64 {
+    SLOW_POLLS.load(Ordering::Relaxed)
+}
+
+/// Counts of every message that was not delivered or not answered, on one node.
 ///
 /// Nothing is dropped silently: each way a message can be lost has its counter here.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -55,25 +42,11 @@ pub struct Stats {
     /// of those came from timers.
     pub timer_misses: u64,
     /// Times a handler held a runtime worker longer than the watchdog's budget without
-    /// yielding (see [`watchdog`](crate::watchdog)). Not a lost message: a stalled node.
+    /// yielding (see [`watchdog`](crate::watchdog)). Not a lost message: a stalled runtime.
+    /// Counted for the whole OS process, whose nodes share the runtime's workers.
     pub slow_polls: u64,
     /// Actors running now.
     pub actors: usize,
-}
-
-impl Stats {
-    /// The counters now; `actors` is filled in by the caller.
-    pub(crate) fn counters() -> Stats {
-        Stats {
-            refused_full: REFUSED.load(Ordering::Relaxed),
-            sent_to_stopped: UNDELIVERED.load(Ordering::Relaxed),
-            dropped_at_exit: DROPPED_AT_EXIT.load(Ordering::Relaxed),
-            late_replies: LATE_REPLIES.load(Ordering::Relaxed),
-            timer_misses: TIMER_MISSES.load(Ordering::Relaxed),
-            slow_polls: SLOW_POLLS.load(Ordering::Relaxed),
-            actors: 0,
-        }
-    }
 }
 
 /// What the stopped actors of one message type did, kept so that per-kind totals
@@ -86,33 +59,78 @@ pub(crate) struct Retired {
     pub(crate) high_water: usize,
 }
 
-const RETIRED_SHARDS: usize = 8;
-type RetiredShard = Mutex<BTreeMap<&'static str, Retired>>;
-static RETIRED: [RetiredShard; RETIRED_SHARDS] =
-    [const { Mutex::new(BTreeMap::new()) }; RETIRED_SHARDS];
-
-/// Adds a stopped actor's figures to its kind's totals; `shard` spreads exits (a pid).
-pub(crate) fn retire(message_type: &'static str, shard: u64, figures: Retired) {
-    #[allow(clippy::cast_possible_truncation)]
-    let mut totals = lock(&RETIRED[shard as usize % RETIRED_SHARDS]);
-    let entry = totals.entry(message_type).or_default();
-    entry.stopped += figures.stopped;
-    entry.handled += figures.handled;
-    entry.refused += figures.refused;
-    entry.high_water = entry.high_water.max(figures.high_water);
+impl Retired {
+    fn add(&mut self, other: &Retired) {
+        self.stopped += other.stopped;
+        self.handled += other.handled;
+        self.refused += other.refused;
+        self.high_water = self.high_water.max(other.high_water);
+    }
 }
 
-/// The totals of stopped actors, by message type.
-pub(crate) fn retired() -> BTreeMap<&'static str, Retired> {
-    let mut all: BTreeMap<&'static str, Retired> = BTreeMap::new();
-    for shard in &RETIRED {
-        for (kind, r) in lock(shard).iter() {
-            let entry = all.entry(kind).or_default();
-            entry.stopped += r.stopped;
-            entry.handled += r.handled;
-            entry.refused += r.refused;
-            entry.high_water = entry.high_water.max(r.high_water);
+const RETIRED_SHARDS: usize = 8;
+
+/// One node's counters of lost messages and of its stopped actors.
+#[derive(Default)]
+pub(crate) struct Counters {
+    refused: AtomicU64,
+    undelivered: AtomicU64,
+    dropped_at_exit: AtomicU64,
+    late_replies: AtomicU64,
+    timer_misses: AtomicU64,
+    /// Sharded, because every exit writes here.
+    retired: [Mutex<BTreeMap<&'static str, Retired>>; RETIRED_SHARDS],
+}
+
+impl Counters {
+    pub(crate) fn refused(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn undelivered(&self) {
+        self.undelivered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn dropped_at_exit(&self, n: usize) {
+        self.dropped_at_exit.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn late_reply(&self) {
+        self.late_replies.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn timer_miss(&self) {
+        self.timer_misses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counters now; `actors` is filled in by the caller.
+    pub(crate) fn snapshot(&self) -> Stats {
+        Stats {
+            refused_full: self.refused.load(Ordering::Relaxed),
+            sent_to_stopped: self.undelivered.load(Ordering::Relaxed),
+            dropped_at_exit: self.dropped_at_exit.load(Ordering::Relaxed),
+            late_replies: self.late_replies.load(Ordering::Relaxed),
+            timer_misses: self.timer_misses.load(Ordering::Relaxed),
+            slow_polls: slow_polls(),
+            actors: 0,
         }
     }
-    all
+
+    /// Adds a stopped actor's figures to its kind's totals; `shard` spreads exits (a pid).
+    pub(crate) fn retire(&self, message_type: &'static str, shard: u64, figures: &Retired) {
+        #[allow(clippy::cast_possible_truncation)]
+        let mut totals = lock(&self.retired[shard as usize % RETIRED_SHARDS]);
+        totals.entry(message_type).or_default().add(figures);
+    }
+
+    /// The totals of stopped actors, by message type.
+    pub(crate) fn retired(&self) -> BTreeMap<&'static str, Retired> {
+        let mut all: BTreeMap<&'static str, Retired> = BTreeMap::new();
+        for shard in &self.retired {
+            for (kind, r) in lock(shard).iter() {
+                all.entry(kind).or_default().add(r);
+            }
+        }
+        all
+    }
 }

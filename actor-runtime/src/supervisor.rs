@@ -26,7 +26,7 @@ use crate::error::SpawnError;
 #[doc(hidden)]
 pub async fn start_supervisor<S: Supervise>() -> Result<S, SpawnError<SupervisorError>> {
     let handle = S::__new();
-    let addr = start::<Supervisor>(handle.__spec(), None).await?;
+    let addr = start::<Supervisor>(handle.__spec(), None, None).await?;
     handle.__supervisor().set(addr);
     Ok(handle)
 }

@@ -1,7 +1,11 @@
-//! The node-wide process table, counters, and graceful shutdown.
+//! A node's actor count, counters, and graceful shutdown.
 //!
-//! Like an Erlang node, one OS process is one node: the process table and the registry are
-//! global to it. Every live actor is in the table so that [`shutdown`] can reach it.
+//! Like an Erlang node, a node has its own actors, names and counters. A program usually runs
+//! one node per OS process and never names it: code outside any node acts on the process's
+//! default node. Several nodes can share one process (`Node` with `NodeConfig::isolated`,
+//! feature `node`), which is how a test runs a cluster. Each function here acts on the current
+//! node: the node of the actor whose handler calls it, or of an enclosing `Node::scope`, else
+//! the default node. A task started with a plain `tokio::spawn` is on the default node.
 
 use std::time::Duration;
 
@@ -10,18 +14,19 @@ use crate::process::wait_for_exit;
 pub use crate::stats::Stats;
 use crate::table;
 
-/// The number of actors currently running on this node.
+/// The number of actors currently running on the current node.
 #[must_use]
 pub fn actor_count() -> usize {
-    table::len()
+    table::current().len()
 }
 
-/// A snapshot of the node's [`Stats`].
+/// A snapshot of the current node's [`Stats`].
 #[must_use]
 pub fn stats() -> Stats {
+    let tables = table::current();
     Stats {
-        actors: actor_count(),
-        ..Stats::counters()
+        actors: tables.len(),
+        ..tables.counters.snapshot()
     }
 }
 
@@ -34,7 +39,7 @@ pub struct ShutdownReport {
     pub killed: usize,
 }
 
-/// Stops every actor on the node, top-down: each root actor (one nobody started linked to
+/// Stops every actor on the current node, top-down: each root actor (one nobody started linked to
 /// it, such as the supervisor of a tree) gets a stop signal with reason
 /// [`ExitReason::Shutdown`], newest first, and runs its `#[terminate]` hook after its current
 /// message; a supervisor stops its children in reverse start order before it exits. While
@@ -46,12 +51,13 @@ pub struct ShutdownReport {
 /// Call it at the end of `main`, or on SIGINT/SIGTERM, before the tokio runtime is dropped:
 /// dropping the runtime instead cancels every actor without running `#[terminate]`.
 pub async fn shutdown(grace: Duration) -> ShutdownReport {
-    let _stopping = table::begin_shutdown();
+    let tables = table::current();
+    let _stopping = tables.begin_shutdown();
     let deadline = tokio::time::Instant::now() + grace;
     let mut seen = std::collections::HashSet::new();
     let mut killed = 0;
     loop {
-        let all = table::all();
+        let all = table::all_in(&tables);
         if all.is_empty() {
             break;
         }
@@ -69,7 +75,10 @@ pub async fn shutdown(grace: Duration) -> ShutdownReport {
         // Roots first: an actor whose parent is gone (or never was) is a root.
         let roots: Vec<_> = all
             .iter()
-            .filter(|p| p.parent().is_none_or(|parent| table::get(parent).is_none()))
+            .filter(|p| {
+                p.parent()
+                    .is_none_or(|parent| table::get_in(&tables, parent).is_none())
+            })
             .cloned()
             .collect();
         let round = if roots.is_empty() { all } else { roots };

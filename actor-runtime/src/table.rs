@@ -1,13 +1,19 @@
-//! The process table: every live actor of the node, so that shutdown and pid look-ups can
-//! reach it. Sharded, because every spawn and every exit writes to it.
+//! The process index: every live actor of the OS process by pid id, so that shutdown, pid
+//! look-ups and introspection can reach it. Sharded, because every spawn and every exit
+//! writes to it.
+//!
+//! One index serves every node of the process, because pid ids are unique in the process;
+//! a node's view of it is filtered by its tables ([`get_in`], [`all_in`]), and [`current`]
+//! tells which node's tables the code running now acts on.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::future::Future;
 use std::sync::{Arc, Mutex, Weak};
 
 use crate::pid::Pid;
 use crate::process::Process;
 use crate::sync::lock;
+use crate::tables::{self, Tables};
 
 const SHARDS: usize = 16;
 
@@ -29,7 +35,7 @@ pub(crate) fn remove(pid: Pid) {
     lock(shard(pid)).remove(&pid.id());
 }
 
-/// The live process with this pid, if any.
+/// The live process with this pid, on whichever node of the process it runs.
 pub(crate) fn get(pid: Pid) -> Option<Arc<dyn Process>> {
     if !pid.is_local() {
         return None;
@@ -37,40 +43,54 @@ pub(crate) fn get(pid: Pid) -> Option<Arc<dyn Process>> {
     lock(shard(pid)).get(&pid.id()).and_then(Weak::upgrade)
 }
 
-/// Every live process, newest first.
-pub(crate) fn all() -> Vec<Arc<dyn Process>> {
+fn belongs(process: &dyn Process, tables: &Arc<Tables>) -> bool {
+    process.tables().is_some_and(|t| Arc::ptr_eq(t, tables))
+}
+
+/// The live process with this pid if it runs on the node of `tables`.
+pub(crate) fn get_in(tables: &Arc<Tables>, pid: Pid) -> Option<Arc<dyn Process>> {
+    get(pid).filter(|p| belongs(&**p, tables))
+}
+
+/// Every live process of the node of `tables`, newest first.
+pub(crate) fn all_in(tables: &Arc<Tables>) -> Vec<Arc<dyn Process>> {
     let mut all: Vec<Arc<dyn Process>> = Vec::new();
     for shard in &TABLE {
-        all.extend(lock(shard).values().filter_map(Weak::upgrade));
+        all.extend(
+            lock(shard)
+                .values()
+                .filter_map(Weak::upgrade)
+                .filter(|p| belongs(&**p, tables)),
+        );
     }
     all.sort_by_key(|p| std::cmp::Reverse(p.pid()));
     all
 }
 
-/// The number of live processes.
-pub(crate) fn len() -> usize {
-    TABLE.iter().map(|s| lock(s).len()).sum()
-}
-
-static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
-
-/// `true` while [`crate::shutdown`] runs: no new spawns, no restarts.
-pub(crate) fn shutting_down() -> bool {
-    SHUTTING_DOWN.load(Ordering::Acquire)
-}
-
-/// Marks the node as stopping until the guard is dropped.
-pub(crate) fn begin_shutdown() -> ShuttingDown {
-    SHUTTING_DOWN.store(true, Ordering::Release);
-    ShuttingDown(())
-}
-
-/// Held while the node stops; dropping it lets actors be spawned again.
-#[derive(Debug)]
-pub(crate) struct ShuttingDown(());
-
-impl Drop for ShuttingDown {
-    fn drop(&mut self) {
-        SHUTTING_DOWN.store(false, Ordering::Release);
+/// The tables the code running now acts on: those of the enclosing `tables::scope`, else
+/// those of the running actor's node, else the process's default tables.
+pub(crate) fn current() -> Arc<Tables> {
+    if let Some(tables) = tables::scoped() {
+        return tables;
     }
+    Pid::current()
+        .and_then(get)
+        .and_then(|p| p.tables().cloned())
+        .unwrap_or_else(|| tables::default().clone())
+}
+
+/// The tables of `process`'s node (the current ones for a stand-in).
+pub(crate) fn of(process: &dyn Process) -> Arc<Tables> {
+    process.tables().cloned().unwrap_or_else(current)
+}
+
+/// `tokio::spawn` that keeps the current node: the task acts on the tables [`current`] gives
+/// here. For the runtime's own tasks (connections, listeners) that spawn actors or use the
+/// registry.
+pub(crate) fn spawn<F>(fut: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio::spawn(tables::scope(current(), fut))
 }

@@ -9,8 +9,8 @@ use crate::error::SendError;
 use crate::exit::ExitReason;
 use crate::process::Process;
 use crate::record::ProcessRecord;
-use crate::stats;
 use crate::sync::{read, write};
+use crate::table;
 
 /// The transport behind a generated client: where its messages go.
 ///
@@ -181,7 +181,7 @@ impl<M: Send + 'static> Route<M> for ChildSlot<M> {
         match self.current() {
             Ok(record) => record.try_send(msg).map_err(|(_, e)| e),
             Err(reason) => {
-                stats::undelivered();
+                table::current().counters.undelivered();
                 Err(SendError::Stopped(reason))
             }
         }

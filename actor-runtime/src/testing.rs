@@ -28,6 +28,7 @@ use crate::mailbox::Inbox;
 use crate::pid::Pid;
 use crate::process::Process;
 use crate::record::{Next, ProcessRecord};
+use crate::table;
 
 /// How long a probe waits unless told otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -82,7 +83,7 @@ impl<A: Actor> Probe<A> {
     #[must_use]
     pub fn new() -> Self {
         Probe {
-            record: ProcessRecord::new(A::MAILBOX, true),
+            record: ProcessRecord::new(table::current(), A::MAILBOX, true),
             inbox: Inbox::new(),
             messages: VecDeque::new(),
             notices: VecDeque::new(),
@@ -128,7 +129,7 @@ impl<A: Actor> Probe<A> {
         args: B::Args,
     ) -> Result<Addr<B>, SpawnError<B::Error>> {
         let me: Arc<dyn Process> = self.record.clone();
-        start::<B>(args, Some(&me)).await
+        start::<B>(args, Some(&me), Some(self.record.tables().clone())).await
     }
 
     /// Monitors `other`: when it stops, the probe receives a [`Down`] (see

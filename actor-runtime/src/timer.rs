@@ -9,7 +9,8 @@ use tokio::time::MissedTickBehavior;
 use crate::addr::Addr;
 use crate::addr::Addressable;
 use crate::error::SendError;
-use crate::stats;
+use crate::table;
+use crate::tables::Tables;
 
 /// A running timer, returned by [`Ctx::send_after`](crate::Ctx::send_after) and
 /// [`Ctx::interval`](crate::Ctx::interval).
@@ -42,15 +43,17 @@ impl fmt::Debug for TimerRef {
     }
 }
 
-fn record(result: Result<(), SendError>) -> bool {
+/// Counts a missed tick on `tables` (the node that set the timer); `false` once the target
+/// has stopped.
+fn record(result: Result<(), SendError>, tables: &Tables) -> bool {
     match result {
         Ok(()) => true,
         Err(SendError::Full { .. }) => {
-            stats::timer_miss();
+            tables.counters.timer_miss();
             true
         }
         Err(_) => {
-            stats::timer_miss();
+            tables.counters.timer_miss();
             false
         }
     }
@@ -61,9 +64,10 @@ where
     A: Addressable,
     F: FnOnce(&Addr<A>) -> Result<(), SendError> + Send + 'static,
 {
+    let tables = table::current();
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;
-        record(send(&addr));
+        record(send(&addr), &tables);
     })
     .abort_handle()
 }
@@ -81,12 +85,13 @@ where
         // A period too long to represent never elapses.
         return tokio::spawn(async {}).abort_handle();
     };
+    let tables = table::current();
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval_at(first, period);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            if !record(send(&addr)) {
+            if !record(send(&addr), &tables) {
                 break;
             }
         }

@@ -259,16 +259,16 @@ mod tests {
     fn the_slow_handler_of_a_poll_is_reported_once_under_its_own_name() {
         let _one = serial();
         ensure_ticker();
-        let before = stats::Stats::counters().slow_polls;
+        let before = stats::slow_polls();
         let start = SLEPT_US.load(Ordering::Relaxed);
         begin(IDLE, Pid::EXTERNAL, a, a_variants, true);
         handling(0);
         clock_moves(start, 130_000);
         handling(1);
-        assert_eq!(stats::Stats::counters().slow_polls, before + 1);
+        assert_eq!(stats::slow_polls(), before + 1);
         assert_eq!(end(), 1);
         assert_eq!(
-            stats::Stats::counters().slow_polls,
+            stats::slow_polls(),
             before + 1,
             "the quick one is not reported"
         );
@@ -278,13 +278,13 @@ mod tests {
     fn an_untimed_poll_is_never_reported() {
         let _one = serial();
         ensure_ticker();
-        let before = stats::Stats::counters().slow_polls;
+        let before = stats::slow_polls();
         let start = SLEPT_US.load(Ordering::Relaxed);
         begin(IDLE, Pid::EXTERNAL, a, a_variants, false);
         handling(0);
         clock_moves(start, 130_000);
         assert_eq!(end(), 0);
-        assert_eq!(stats::Stats::counters().slow_polls, before);
+        assert_eq!(stats::slow_polls(), before);
     }
 
     #[test]

@@ -321,3 +321,121 @@ async fn bad_messages_are_answered_or_counted_and_the_connection_stays_up() {
     assert_eq!(node.peers().len(), 1);
     still_serves(&node).await;
 }
+
+/// The link and monitor signals as the protocol defines them (same variants, same order; the
+/// later ones are not needed here).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+enum SignalMsg {
+    Monitor {
+        monitor: u64,
+        watcher: u64,
+        target: u64,
+    },
+    Demonitor {
+        monitor: u64,
+        watcher: u64,
+        target: u64,
+    },
+    Down {
+        monitor: u64,
+        target: u64,
+        reason: ExitReason,
+    },
+    Link {
+        from: u64,
+        to: u64,
+    },
+    Unlink {
+        from: u64,
+        to: u64,
+    },
+    Exit {
+        from: u64,
+        to: u64,
+        reason: ExitReason,
+        link: bool,
+    },
+    Kill {
+        to: u64,
+    },
+}
+
+const SIGNAL: u8 = 3;
+
+fn signal(message: &SignalMsg) -> Frame {
+    let mut bytes = vec![SIGNAL];
+    bytes.extend_from_slice(&rmp_serde::to_vec(message).expect("encode"));
+    data(bytes)
+}
+
+/// The next `Down` the node sends: its monitor and reason.
+async fn next_down(wire: &mut Wire) -> (u64, ExitReason) {
+    loop {
+        let payload = next_data(wire).await;
+        if payload[0] != SIGNAL {
+            continue;
+        }
+        if let SignalMsg::Down {
+            monitor, reason, ..
+        } = rmp_serde::from_slice(&payload[1..]).expect("a signal")
+        {
+            return (monitor, reason);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_peer_reaches_by_id_only_the_actors_of_the_node_it_is_connected_to() {
+    // Two nodes in this process, each with its own actors; the peer is connected to one.
+    let node = Node::start(NodeConfig::new("target", "secret").isolated())
+        .await
+        .expect("node");
+    let other = Node::start(NodeConfig::new("other", "secret").isolated())
+        .await
+        .expect("other");
+    let mine = node
+        .scope(Echo::spawn(()))
+        .await
+        .expect("an actor of the node");
+    let elsewhere = other
+        .scope(Echo::spawn(()))
+        .await
+        .expect("an actor of the other node");
+    let mut wire = authenticated(&node).await;
+
+    // A monitor of the other node's actor, by its id, is answered as for no actor at all,
+    // and a kill by id does not reach it.
+    wire.send(signal(&SignalMsg::Monitor {
+        monitor: 1,
+        watcher: 99,
+        target: elsewhere.pid().id(),
+    }))
+    .await
+    .expect("send");
+    assert_eq!(next_down(&mut wire).await, (1, ExitReason::NoProc));
+    wire.send(signal(&SignalMsg::Kill {
+        to: elsewhere.pid().id(),
+    }))
+    .await
+    .expect("send");
+
+    // The node's own actor, not exported, is reached by id as any actor of the node.
+    wire.send(signal(&SignalMsg::Monitor {
+        monitor: 2,
+        watcher: 99,
+        target: mine.pid().id(),
+    }))
+    .await
+    .expect("send");
+    wire.send(signal(&SignalMsg::Kill {
+        to: mine.pid().id(),
+    }))
+    .await
+    .expect("send");
+    assert_eq!(next_down(&mut wire).await, (2, ExitReason::Killed));
+    // Signals are handled in order: the kill of the other node's actor came first.
+    assert!(elsewhere.is_alive(), "the other node's actor was killed");
+    assert_eq!(elsewhere.echo(5).await, Ok(5));
+    other.shutdown();
+    node.shutdown();
+}

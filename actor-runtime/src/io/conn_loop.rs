@@ -96,7 +96,7 @@ impl Writer {
         S: Sink<T> + Unpin + Send + 'static,
     {
         let (gone_tx, mut gone) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
+        let task = crate::table::spawn(async move {
             let WriterConfig {
                 write_timeout,
                 keepalive,

@@ -318,14 +318,14 @@ pub async fn serve_limited(
     let listener = super::accept::bind(addr)?;
     let local = listener.local_addr()?;
     let gate = Gate::new(limits.max_connections, limits.max_handshakes);
-    let task = tokio::spawn(async move {
+    let task = crate::table::spawn(async move {
         loop {
             let (stream, peer) = accept_next(&listener).await;
             let Some(place) = gate.admit(peer) else {
                 continue;
             };
             let (router, limits) = (router.clone(), limits.clone());
-            tokio::spawn(async move {
+            crate::table::spawn(async move {
                 serve_connection(stream, peer, router, &limits).await;
                 drop(place);
             });
@@ -358,7 +358,7 @@ pub async fn serve_tls_limited(
     let listener = super::accept::bind(addr)?;
     let local = listener.local_addr()?;
     let gate = Gate::new(limits.max_connections, limits.max_handshakes);
-    let task = tokio::spawn(async move {
+    let task = crate::table::spawn(async move {
         loop {
             let (stream, peer) = accept_next(&listener).await;
             let Some(place) = gate.admit(peer) else {
@@ -368,7 +368,7 @@ pub async fn serve_tls_limited(
                 continue;
             };
             let (acceptor, router, limits) = (acceptor.clone(), router.clone(), limits.clone());
-            tokio::spawn(async move {
+            crate::table::spawn(async move {
                 let handshake =
                     tokio::time::timeout(super::tcp::HANDSHAKE_LIMIT, acceptor.accept(stream));
                 let stream = match handshake.await {

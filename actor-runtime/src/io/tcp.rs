@@ -293,7 +293,7 @@ impl TcpServer {
         let mut config = config.clone();
         config.max_buffered = config.max_buffered.max(config.max_frame);
         let (accept_counters, accept_gate) = (counters.clone(), gate.clone());
-        let task = tokio::spawn(async move {
+        let task = crate::table::spawn(async move {
             loop {
                 let (stream, peer) = accept_next(&listener).await;
                 accept_counters.accepted.fetch_add(1, Ordering::Relaxed);
@@ -312,7 +312,7 @@ impl TcpServer {
                 };
                 match &tls {
                     None => {
-                        tokio::spawn(connection::<C, K, O, F, _>(stream, link));
+                        crate::table::spawn(connection::<C, K, O, F, _>(stream, link));
                     }
                     #[cfg(feature = "tls")]
                     Some(acceptor) => {
@@ -321,7 +321,7 @@ impl TcpServer {
                             continue;
                         };
                         let acceptor = acceptor.clone();
-                        tokio::spawn(async move {
+                        crate::table::spawn(async move {
                             let handshake =
                                 tokio::time::timeout(HANDSHAKE_LIMIT, acceptor.accept(stream))
                                     .await

@@ -172,7 +172,7 @@ impl UdpServer {
                 let socket = Arc::new(socket);
                 let counters = counters.clone();
                 let deliver = deliver.clone();
-                tokio::spawn(read_loop(socket, max, counters, deliver)).abort_handle()
+                crate::table::spawn(read_loop(socket, max, counters, deliver)).abort_handle()
             })
             .collect();
         Ok(UdpServer {

@@ -308,7 +308,7 @@ where
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let (tx, rx) = mpsc::channel(1);
-    let task = tokio::spawn(body(tx));
+    let task = crate::table::spawn(body(tx));
     let abort = AbortOnDrop(task.abort_handle());
     futures_util::stream::unfold((rx, abort), |(mut rx, abort)| async move {
         rx.recv().await.map(|item| (item, (rx, abort)))

@@ -679,7 +679,7 @@ impl Connection {
             Route::Worker(key, job, weight) => {
                 let conn = self.clone();
                 let backlog = backlog.clone();
-                tokio::spawn(async move {
+                table::spawn(async move {
                     let mut next = Some((job, weight));
                     while let Some((job, weight)) = next {
                         conn.hand_on(job).await;
@@ -775,7 +775,7 @@ impl Connection {
                 };
                 // `#[init]` may take its time: the reader goes on meanwhile.
                 let conn = self.clone();
-                tokio::spawn(async move {
+                table::spawn(async move {
                     let result = spawner.spawn(conn.exports.clone(), args).await;
                     let spawned = result.as_ref().ok().copied();
                     // The answer goes first: an exit signal of the new actor travels behind
@@ -925,7 +925,7 @@ impl Connection {
                     .hold(watcher, self.remote_pid(watcher), &self.out);
                 held.standin.will_monitor(monitor_ref);
                 let erased: Arc<dyn Process> = held.standin.clone();
-                let added = match table::get(Pid::local(target)) {
+                let added = match self.exports.resolve(target) {
                     Some(process) => process.add_watcher(monitor_ref, Arc::downgrade(&erased)),
                     None => Err(ExitReason::NoProc),
                 };
@@ -944,7 +944,7 @@ impl Connection {
                 target,
             } => {
                 let monitor = MonitorRef::from_raw(monitor);
-                if let Some(process) = table::get(Pid::local(target)) {
+                if let Some(process) = self.exports.resolve(target) {
                     process.remove_watcher(monitor);
                 }
                 if let Some(standin) = self.standins.get(watcher) {
@@ -963,7 +963,7 @@ impl Connection {
             SignalMsg::Link { from, to } => {
                 let held = self.standins.hold(from, self.remote_pid(from), &self.out);
                 let standin: Arc<dyn Process> = held.standin.clone();
-                match table::get(Pid::local(to)) {
+                match self.exports.resolve(to) {
                     Some(process) => link_processes(&standin, &process),
                     None => self.signal_back(&SignalMsg::Exit {
                         from: to,
@@ -982,7 +982,7 @@ impl Connection {
                 if let Some(proxy) = self.proxies.get(from) {
                     proxy.forget_link(Pid::local(to));
                 }
-                if let Some(process) = table::get(Pid::local(to)) {
+                if let Some(process) = self.exports.resolve(to) {
                     process.remove_link(self.remote_pid(from));
                 }
             }
@@ -996,10 +996,9 @@ impl Connection {
                 // A link exit goes through whichever record holds the link: the proxy if this
                 // node made it, the stand-in if the other node did. A link exit over no link
                 // (unlinked meanwhile, or a spawn given up) is dropped.
-                let handled = self
-                    .proxies
-                    .get(from)
-                    .is_some_and(|proxy| proxy.exit_to(local, reason.clone(), link));
+                let handled = self.proxies.get(from).is_some_and(|proxy| {
+                    proxy.exit_to(local, self.exports.resolve(to), reason.clone(), link)
+                });
                 if !handled {
                     let linked = link
                         && self
@@ -1007,7 +1006,7 @@ impl Connection {
                             .get(from)
                             .is_some_and(|standin| standin.link_fired(local));
                     if !link || linked {
-                        if let Some(process) = table::get(local) {
+                        if let Some(process) = self.exports.resolve(to) {
                             let from = self.remote_pid(from);
                             if link {
                                 process.remove_link(from);
@@ -1018,7 +1017,7 @@ impl Connection {
                 }
             }
             SignalMsg::Kill { to } => {
-                if let Some(process) = table::get(Pid::local(to)) {
+                if let Some(process) = self.exports.resolve(to) {
                     process.kill();
                 }
             }
@@ -1237,7 +1236,7 @@ mod tests {
             peer,
             Arc::from("a"),
             Arc::new(Outbox::new(1 << 20, 1 << 16, 1 << 20)),
-            Arc::new(Exports::default()),
+            Arc::new(Exports::new(crate::tables::Tables::new())),
             Arc::new(Counters::default()),
             (None, None),
         )

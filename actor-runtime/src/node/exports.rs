@@ -15,6 +15,8 @@ use crate::exit::ExitReason;
 use crate::pid::Pid;
 use crate::process::Process;
 use crate::sync::{read, write};
+use crate::table;
+use crate::tables::Tables;
 use crate::target::{Client, Target, Unavailable};
 
 /// How a message from another node was handed to its actor.
@@ -38,6 +40,8 @@ pub(crate) trait Inbound: Send + Sync {
     fn as_any(&self) -> &dyn std::any::Any;
     /// Decodes and enqueues a message; `reply` for a call.
     fn deliver(&self, body: &[u8], reply: Option<ReplyRoute>) -> Result<Delivery, RemoteError>;
+    /// The actor whose life the entry follows, for links and monitors.
+    fn lives(&self) -> Arc<dyn Process>;
 }
 
 /// An actor's mailbox, or a route that picks one (a pool's next worker with room).
@@ -54,6 +58,10 @@ impl<A: RemoteActor> Inbound for Exported<A> {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+
+    fn lives(&self) -> Arc<dyn Process> {
+        self.lives.clone()
     }
 
     fn deliver(&self, body: &[u8], reply: Option<ReplyRoute>) -> Result<Delivery, RemoteError> {
@@ -122,7 +130,7 @@ where
         Box::pin(async move {
             let args: A::Args = rmp_serde::from_slice(&args)
                 .map_err(|e| format!("the arguments for a `{}` do not decode: {e}", A::KIND))?;
-            let addr = A::spawn(args)
+            let addr = crate::actor::start::<A>(args, None, Some(exports.tables.clone()))
                 .await
                 .map_err(|e| format!("a `{}` did not start: {e}", A::KIND))?;
             exports.export(&addr);
@@ -132,10 +140,12 @@ where
 }
 
 /// The node's table of reachable actors.
-#[derive(Default)]
 pub(crate) struct Exports {
     state: RwLock<State>,
     spawners: RwLock<HashMap<&'static str, Arc<dyn Spawner>>>,
+    /// The node's tables: where remote spawns start their actors, and where an id that was
+    /// not exported is looked for.
+    tables: Arc<Tables>,
 }
 
 #[derive(Default)]
@@ -145,6 +155,24 @@ struct State {
 }
 
 impl Exports {
+    pub(crate) fn new(tables: Arc<Tables>) -> Exports {
+        Exports {
+            state: RwLock::default(),
+            spawners: RwLock::default(),
+            tables,
+        }
+    }
+
+    /// The local actor `id` as another node may reach it for links, monitors and exit
+    /// signals: an exported actor (or a pool's supervisor), else any actor of this node.
+    /// Never an actor of another node of this OS process.
+    pub(crate) fn resolve(&self, id: u64) -> Option<Arc<dyn Process>> {
+        match self.get(id) {
+            Some(exported) => Some(exported.lives()),
+            None => table::get_in(&self.tables, Pid::local(id)),
+        }
+    }
+
     /// Makes the actor (or pool) behind `target` reachable by the id of `lives`, and under
     /// `name` if given; both are forgotten when `lives` stops (a pool's supervisor).
     pub(crate) fn register<A: RemoteActor, L: Addressable>(

@@ -218,19 +218,29 @@ impl RemoteProcess {
         }
     }
 
-    /// The other node sends an exit signal from this actor to the local actor `to`.
+    /// The other node sends an exit signal from this actor to the local actor `to`, which is
+    /// `local` (resolved by the connection, for an exit signal that is not a link's).
     /// `false` for a link exit over a link this proxy does not hold (the other node may
     /// have made it: its stand-in holds it).
-    pub(crate) fn exit_to(&self, to: Pid, reason: ExitReason, link: bool) -> bool {
-        if link {
+    pub(crate) fn exit_to(
+        &self,
+        to: Pid,
+        local: Option<Arc<dyn Process>>,
+        reason: ExitReason,
+        link: bool,
+    ) -> bool {
+        let target = if link {
             // Linked no more: the link fired.
-            let removed = lock(&self.state).links.remove(&to).is_some();
+            let removed = lock(&self.state).links.remove(&to);
             self.release();
-            if !removed {
-                return false;
+            match removed {
+                Some(process) => process.upgrade(),
+                None => return false,
             }
-        }
-        if let Some(target) = table::get(to) {
+        } else {
+            local
+        };
+        if let Some(target) = target {
             if link {
                 target.remove_link(self.pid);
             }

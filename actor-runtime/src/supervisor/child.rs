@@ -13,8 +13,8 @@ use crate::addr::Addr;
 use crate::exit::ExitReason;
 use crate::process::Process;
 use crate::record::ProcessRecord;
-use crate::registry;
 use crate::target::{ChildSlot, Client, Target};
+use crate::{registry, table};
 
 /// A supervised child of actor type `A`: dereferences to `A`'s typed client, like an
 /// [`Addr<A>`], but always reaches the child's *current* incarnation.
@@ -166,7 +166,7 @@ where
 {
     fn start<'a>(&'a self, parent: &'a Arc<dyn Process>) -> StartFuture<'a> {
         Box::pin(async move {
-            let addr = start::<A>((self.args)(), Some(parent))
+            let addr = start::<A>((self.args)(), Some(parent), Some(table::of(&**parent)))
                 .await
                 .map_err(|e| e.to_string())?;
             if let Some(name) = self.name {
@@ -228,7 +228,7 @@ impl<S: Supervise> Starter for SupervisorStarter<S> {
     fn start<'a>(&'a self, parent: &'a Arc<dyn Process>) -> StartFuture<'a> {
         Box::pin(async move {
             let spec = self.handle.__spec();
-            let addr = start::<Supervisor>(spec, Some(parent))
+            let addr = start::<Supervisor>(spec, Some(parent), Some(table::of(&**parent)))
                 .await
                 .map_err(|e| e.to_string())?;
             self.handle

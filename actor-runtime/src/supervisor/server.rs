@@ -15,7 +15,6 @@ use crate::ctx::Ctx;
 use crate::exit::{Exit, ExitReason, Signal};
 use crate::pid::Pid;
 use crate::process::{ChildState, Process, SupervisorInfo, wait_for_exit};
-use crate::table;
 
 /// One child as the supervisor sees it.
 struct Slot {
@@ -276,7 +275,7 @@ impl Supervisor {
         let slot = &mut self.children[i];
         slot.running = None;
         slot.spec.starter.clear(reason.clone());
-        if table::shutting_down() {
+        if ctx.record().tables().shutting_down() {
             // The node is stopping: nothing is restarted.
             return;
         }
@@ -330,7 +329,7 @@ impl Supervisor {
         let slot = &mut self.dynamic[i];
         slot.running = None;
         slot.spec.starter.clear(reason.clone());
-        if table::shutting_down() || !slot.spec.restart.restarts_after(&reason) {
+        if ctx.record().tables().shutting_down() || !slot.spec.restart.restarts_after(&reason) {
             self.dynamic.remove(i);
             return;
         }
