@@ -16,7 +16,7 @@ use crate::exit::{Down, Exit, ExitReason, Signal};
 use crate::pid::{Pid, with_current};
 use crate::process::Process;
 use crate::record::{Dormant, Next, ProcessRecord};
-use crate::tables::Tables;
+use crate::tables::TablesRef;
 use crate::{blocking, registry, table, telemetry, watchdog};
 
 /// The mailbox capacity of an actor that does not set `#[actor(mailbox = N)]`.
@@ -145,7 +145,7 @@ impl<A: Actor> Ctx<A> {
 pub(crate) async fn start<A: Actor>(
     args: A::Args,
     parent: Option<&Arc<dyn Process>>,
-    tables: Option<Arc<Tables>>,
+    tables: Option<TablesRef>,
 ) -> Result<Addr<A>, SpawnError<A::Error>> {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return Err(SpawnError::NoRuntime);

@@ -50,25 +50,30 @@ impl<M> Inbox<M> {
 }
 
 /// The lanes of one mailbox. Always accessed under the owning process's lock.
+///
+/// `repr(C)`: what a sender touches per message comes first, what it rarely touches last,
+/// so that the rare fields stand between the sender's cache lines and the line the actor
+/// writes per message (see `ProcessRecord`).
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct Lanes<M> {
     user: VecDeque<M>,
+    rx_waker: Option<Waker>,
     /// User messages enqueued since the actor started.
     pushed: u64,
     /// A lower bound of the messages taken, refreshed when the actor takes a batch: while
     /// `pushed - seen` is below the capacity a sender need not read the actor's counter (whose
     /// cache line the actor writes per message).
     seen: u64,
+    /// The longest the queue of messages not yet taken into a batch has been.
+    high_water: u32,
+    /// Senders waiting for capacity, woken in groups as the actor takes messages.
+    waiters: Vec<Waker>,
     /// Signals, in arrival order, each with its lane: `None` acts at once (stop, finish, an
     /// exit signal the actor does not trap); `Some(n)` is a notification kept in message
     /// order, due once `n` messages (those pushed before it) have been taken. One queue for
     /// both keeps an idle actor small; signals are rare, so scanning it costs nothing.
     signals: VecDeque<(Option<u64>, Signal)>,
-    rx_waker: Option<Waker>,
-    /// Senders waiting for capacity, woken in groups as the actor takes messages.
-    waiters: Vec<Waker>,
-    /// The longest the queue of messages not yet taken into a batch has been.
-    high_water: u32,
 }
 
 impl<M> Lanes<M> {
@@ -214,4 +219,22 @@ impl<M> Lanes<M> {
 /// `true` for a queued exit signal that came over the link to `peer`.
 pub(crate) fn is_link_exit_from(signal: &Signal, peer: Pid) -> bool {
     matches!(signal, Signal::Exit { exit, link: true } if exit.from == peer)
+}
+
+#[cfg(test)]
+impl<M> Lanes<M> {
+    /// Where, from the start of the lanes, the fields a sender touches per message end.
+    pub(crate) fn sender_fields_end(&self) -> usize {
+        let base = std::ptr::from_ref(self) as usize;
+        let end = std::ptr::from_ref(&self.high_water) as usize + size_of::<u32>();
+        for field in [
+            std::ptr::from_ref(&self.user) as usize,
+            std::ptr::from_ref(&self.rx_waker) as usize,
+            std::ptr::from_ref(&self.pushed) as usize,
+            std::ptr::from_ref(&self.seen) as usize,
+        ] {
+            assert!(field < end, "a sender's field after `high_water`");
+        }
+        end - base
+    }
 }

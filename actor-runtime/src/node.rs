@@ -50,7 +50,7 @@ use crate::pid::Pid;
 use crate::pool::Pool;
 use crate::sync::lock;
 use crate::table;
-use crate::tables::{self, Tables};
+use crate::tables::{self, TablesRef};
 use crate::target::Client;
 use connection::{Connection, Counters, Directory};
 use envelope::{Control, pack, unpack};
@@ -309,7 +309,7 @@ pub struct Node {
 struct Inner {
     config: NodeConfig,
     /// The node's actors, names and counters.
-    tables: Arc<Tables>,
+    tables: TablesRef,
     creation: u32,
     local_addr: Option<SocketAddr>,
     exports: Arc<Exports>,
@@ -374,7 +374,7 @@ impl Node {
         };
         let local_addr = listener.as_ref().and_then(|l| l.local_addr().ok());
         let tables = if config.isolated {
-            Tables::new()
+            TablesRef::fresh()
         } else {
             table::current()
         };

@@ -52,15 +52,6 @@ impl Pid {
         Pid { node, creation, id }
     }
 
-    /// A fresh pid on this node.
-    pub(crate) fn next() -> Pid {
-        Pid {
-            node: LOCAL_NODE,
-            creation: local_creation(),
-            id: next_id(),
-        }
-    }
-
     /// The number after the dot in `<node.id>`: unique on its node.
     #[must_use]
     pub fn id(self) -> u64 {

@@ -1,7 +1,7 @@
 //! The type-erased face of a process: what links, monitors, the process table, the registry
 //! and supervisors need of an actor without knowing its message type.
 
-use std::sync::{Arc, Weak};
+use std::sync::Weak;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use crate::exit::{ExitReason, MonitorRef, Signal};
 use crate::pid::Pid;
-use crate::tables::Tables;
+use crate::tables::TablesRef;
 
 /// One actor, whatever its message type.
 pub(crate) trait Process: Send + Sync {
@@ -37,7 +37,7 @@ pub(crate) trait Process: Send + Sync {
     /// What introspection shows of it; `None` once it has stopped.
     fn info(&self) -> Option<ProcessInfo>;
     /// The tables of the node it runs on; `None` for a stand-in of a process elsewhere.
-    fn tables(&self) -> Option<&Arc<Tables>> {
+    fn tables(&self) -> Option<&TablesRef> {
         None
     }
 }

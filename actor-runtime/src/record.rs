@@ -17,7 +17,7 @@ use crate::pid::Pid;
 use crate::process::{Peer, Process, ProcessInfo, SupervisorInfo};
 use crate::sync::lock;
 
-use crate::tables::Tables;
+use crate::tables::TablesRef;
 use crate::{stats, table, telemetry};
 
 /// An actor that has not been scheduled yet: its state waits here until the first message
@@ -76,14 +76,18 @@ impl Task {
 /// Work the runtime does when an actor stops, beyond links and monitors.
 pub(crate) type ExitHook = Box<dyn FnOnce(&ExitReason) + Send>;
 
+/// `repr(C)`: what a sender reads or writes per message first (the exit, the task, the
+/// lanes' queue), then what it rarely touches, which keeps the sender's lines apart from the
+/// line after the lock that the actor writes per message (see `ProcessRecord`).
+#[repr(C)]
 struct Inner<M> {
-    lanes: Lanes<M>,
     /// `Some` once the actor has stopped.
     exit: Option<ExitReason>,
-    relations: Option<Box<Relations>>,
     task: Task,
-    kill_requested: bool,
+    lanes: Lanes<M>,
+    relations: Option<Box<Relations>>,
     refused: u64,
+    kill_requested: bool,
 }
 
 impl<M> Inner<M> {
@@ -97,12 +101,17 @@ impl<M> Inner<M> {
 /// `repr(C)` keeps what the actor touches per message (`consumed` and the flags it checks)
 /// together after the lock and the mailbox, off the cache line of the lock word that every
 /// sender takes: with them beside the lock, a producer pushing while the actor drains its
-/// batch made every check a cache miss and halved the "tell" row.
+/// batch made every check a cache miss and halved the "tell" row. `Inner` and `Lanes` are
+/// `repr(C)` as well, ordered so that what a sender writes per message ends a full cache line
+/// before `consumed`: in the order rustc chose, `high_water` sat 32 bytes before it, whether
+/// the two shared a line depended on the record's address, and "tell" measured between 6 and
+/// 10 M/s from one build to the next (13 M/s with the order fixed).
 #[repr(C)]
 pub(crate) struct ProcessRecord<M> {
-    pid: Pid,
+    /// The id of its pid (a record is always of this process: the rest of the pid is known).
+    id: u64,
     /// The tables of the node it runs on (read when a send fails and at exit).
-    tables: Arc<Tables>,
+    tables: TablesRef,
     inner: Mutex<Inner<M>>,
     /// Messages the actor has taken since it started. Written only by the actor's task;
     /// senders read it when their snapshot says the mailbox is full.
@@ -123,7 +132,7 @@ pub(crate) struct ProcessRecord<M> {
 impl<M> std::fmt::Debug for ProcessRecord<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProcessRecord")
-            .field("pid", &self.pid)
+            .field("id", &self.id)
             .field("capacity", &self.capacity)
             .finish_non_exhaustive()
     }
@@ -155,10 +164,10 @@ pub struct MailboxStats {
 }
 
 impl<M: Send + 'static> ProcessRecord<M> {
-    pub(crate) fn new(tables: Arc<Tables>, capacity: usize, traps_exits: bool) -> Arc<Self> {
+    pub(crate) fn new(tables: TablesRef, capacity: usize, traps_exits: bool) -> Arc<Self> {
         tables.joined();
         let cell = Arc::new(ProcessRecord {
-            pid: Pid::next(),
+            id: crate::pid::next_id(),
             tables,
             capacity: u32::try_from(capacity.max(1)).unwrap_or(u32::MAX),
             traps_exits,
@@ -176,16 +185,16 @@ impl<M: Send + 'static> ProcessRecord<M> {
             }),
         });
         let erased: Arc<dyn Process> = cell.clone();
-        table::insert(cell.pid, Arc::downgrade(&erased));
+        table::insert(cell.pid(), Arc::downgrade(&erased));
         cell
     }
 
     pub(crate) fn pid(&self) -> Pid {
-        self.pid
+        Pid::local(self.id)
     }
 
     /// The tables of the node it runs on.
-    pub(crate) fn tables(&self) -> &Arc<Tables> {
+    pub(crate) fn tables(&self) -> &TablesRef {
         &self.tables
     }
 
@@ -278,7 +287,7 @@ impl<M: Send + 'static> ProcessRecord<M> {
                 self.wake(waker, dormant);
                 Poll::Ready(Ok(()))
             }
-            Err(m) if Pid::current() == Some(self.pid) => {
+            Err(m) if Pid::current() == Some(self.pid()) => {
                 inner.refused += 1;
                 drop(inner);
                 drop(m);
@@ -596,10 +605,10 @@ impl<M: Send + 'static> ProcessRecord<M> {
             supervisor: _,
             span: _,
         } = relations;
-        telemetry::note_exit(self.pid, std::any::type_name::<M>(), parent, &reason);
+        telemetry::note_exit(self.pid(), std::any::type_name::<M>(), parent, &reason);
         self.tables.counters.retire(
             std::any::type_name::<M>(),
-            self.pid.id(),
+            self.id,
             &stats::Retired {
                 stopped: 1,
                 handled: self.consumed(),
@@ -610,23 +619,23 @@ impl<M: Send + 'static> ProcessRecord<M> {
         // Release the name and the table entry before anyone hears of the exit: a supervisor
         // reacting to the exit may restart the actor under the same name at once.
         if let Some(name) = name {
-            self.tables.release(&name, self.pid);
+            self.tables.release(&name, self.pid());
         }
-        table::remove(self.pid);
+        table::remove(self.pid());
         self.tables.left();
         wake_all(exit_waiters);
         for hook in exit_hooks {
             hook(&reason);
         }
         if reason.is_abnormal() {
-            tracing::debug!(pid = %self.pid, %reason, "actor exited");
+            tracing::debug!(pid = %self.pid(), %reason, "actor exited");
         }
         for (_, process) in links {
             if let Some(process) = process.upgrade() {
-                process.remove_link(self.pid);
+                process.remove_link(self.pid());
                 process.signal(Signal::exit(
                     Exit {
-                        from: self.pid,
+                        from: self.pid(),
                         reason: reason.clone(),
                     },
                     true,
@@ -637,7 +646,7 @@ impl<M: Send + 'static> ProcessRecord<M> {
             if let Some(watcher) = watcher.upgrade() {
                 watcher.signal(Signal::down(Down {
                     monitor,
-                    pid: self.pid,
+                    pid: self.pid(),
                     reason: reason.clone(),
                 }));
             }
@@ -653,7 +662,7 @@ impl<M: Send + 'static> ProcessRecord<M> {
 
 impl<M: Send + 'static> Process for ProcessRecord<M> {
     fn pid(&self) -> Pid {
-        self.pid
+        ProcessRecord::pid(self)
     }
 
     fn signal(&self, signal: Signal) {
@@ -741,7 +750,7 @@ impl<M: Send + 'static> Process for ProcessRecord<M> {
         ProcessRecord::parent(self)
     }
 
-    fn tables(&self) -> Option<&Arc<Tables>> {
+    fn tables(&self) -> Option<&TablesRef> {
         Some(&self.tables)
     }
 
@@ -752,7 +761,7 @@ impl<M: Send + 'static> Process for ProcessRecord<M> {
         }
         let relations = inner.relations.as_deref();
         Some(ProcessInfo {
-            pid: self.pid,
+            pid: self.pid(),
             message_type: std::any::type_name::<M>(),
             name: relations.and_then(|r| r.name.as_deref().map(str::to_owned)),
             parent: relations.and_then(|r| r.parent),
@@ -776,5 +785,37 @@ impl<M: Send + 'static> Process for ProcessRecord<M> {
 fn wake_all(wakers: impl IntoIterator<Item = Waker>) {
     for w in wakers {
         w.wake();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ProcessRecord;
+    use crate::tables::TablesRef;
+
+    /// The "tell" row halved when a field the sender writes per message shared a cache line
+    /// with `consumed`, which the actor writes per message: whether it did depended on where
+    /// the allocator put the record. Whatever the record's address, the sender's fields of
+    /// the lanes must end a full line (64 bytes) before `consumed`.
+    #[test]
+    fn what_a_sender_writes_stays_a_cache_line_away_from_what_the_actor_writes() {
+        let record = ProcessRecord::<u64>::new(TablesRef::DEFAULT, 8, false);
+        let base = std::ptr::from_ref(&*record) as usize;
+        let inner = record.lock();
+        let lanes = std::ptr::from_ref(&inner.lanes) as usize - base;
+        let exit = std::ptr::from_ref(&inner.exit) as usize - base;
+        let task = std::ptr::from_ref(&inner.task) as usize - base;
+        let senders_end = lanes + inner.lanes.sender_fields_end();
+        drop(inner);
+        let consumed = std::mem::offset_of!(ProcessRecord<u64>, consumed);
+        assert!(
+            exit < lanes && task < lanes,
+            "the exit and task, read per send, come first"
+        );
+        assert!(
+            senders_end + 64 <= consumed,
+            "the sender's fields end at {senders_end}, `consumed` is at {consumed}"
+        );
+        record.close(crate::exit::ExitReason::Normal);
     }
 }

@@ -71,7 +71,6 @@ impl Retired {
 const RETIRED_SHARDS: usize = 8;
 
 /// One node's counters of lost messages and of its stopped actors.
-#[derive(Default)]
 pub(crate) struct Counters {
     refused: AtomicU64,
     undelivered: AtomicU64,
@@ -83,6 +82,17 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
+    pub(crate) const fn new() -> Counters {
+        Counters {
+            refused: AtomicU64::new(0),
+            undelivered: AtomicU64::new(0),
+            dropped_at_exit: AtomicU64::new(0),
+            late_replies: AtomicU64::new(0),
+            timer_misses: AtomicU64::new(0),
+            retired: [const { Mutex::new(BTreeMap::new()) }; RETIRED_SHARDS],
+        }
+    }
+
     pub(crate) fn refused(&self) {
         self.refused.fetch_add(1, Ordering::Relaxed);
     }

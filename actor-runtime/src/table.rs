@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, Weak};
 use crate::pid::Pid;
 use crate::process::Process;
 use crate::sync::lock;
-use crate::tables::{self, Tables};
+use crate::tables::{self, TablesRef};
 
 const SHARDS: usize = 16;
 
@@ -43,17 +43,17 @@ pub(crate) fn get(pid: Pid) -> Option<Arc<dyn Process>> {
     lock(shard(pid)).get(&pid.id()).and_then(Weak::upgrade)
 }
 
-fn belongs(process: &dyn Process, tables: &Arc<Tables>) -> bool {
-    process.tables().is_some_and(|t| Arc::ptr_eq(t, tables))
+fn belongs(process: &dyn Process, tables: &TablesRef) -> bool {
+    process.tables().is_some_and(|t| t.same(tables))
 }
 
 /// The live process with this pid if it runs on the node of `tables`.
-pub(crate) fn get_in(tables: &Arc<Tables>, pid: Pid) -> Option<Arc<dyn Process>> {
+pub(crate) fn get_in(tables: &TablesRef, pid: Pid) -> Option<Arc<dyn Process>> {
     get(pid).filter(|p| belongs(&**p, tables))
 }
 
 /// Every live process of the node of `tables`, newest first.
-pub(crate) fn all_in(tables: &Arc<Tables>) -> Vec<Arc<dyn Process>> {
+pub(crate) fn all_in(tables: &TablesRef) -> Vec<Arc<dyn Process>> {
     let mut all: Vec<Arc<dyn Process>> = Vec::new();
     for shard in &TABLE {
         all.extend(
@@ -69,18 +69,18 @@ pub(crate) fn all_in(tables: &Arc<Tables>) -> Vec<Arc<dyn Process>> {
 
 /// The tables the code running now acts on: those of the enclosing `tables::scope`, else
 /// those of the running actor's node, else the process's default tables.
-pub(crate) fn current() -> Arc<Tables> {
+pub(crate) fn current() -> TablesRef {
     if let Some(tables) = tables::scoped() {
         return tables;
     }
     Pid::current()
         .and_then(get)
         .and_then(|p| p.tables().cloned())
-        .unwrap_or_else(|| tables::default().clone())
+        .unwrap_or(TablesRef::DEFAULT)
 }
 
 /// The tables of `process`'s node (the current ones for a stand-in).
-pub(crate) fn of(process: &dyn Process) -> Arc<Tables> {
+pub(crate) fn of(process: &dyn Process) -> TablesRef {
     process.tables().cloned().unwrap_or_else(current)
 }
 

@@ -13,8 +13,9 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::names::Entry;
 use crate::pid::Pid;
@@ -22,7 +23,6 @@ use crate::stats::Counters;
 use crate::sync::lock;
 
 /// One node's tables (see the module docs).
-#[derive(Default)]
 pub(crate) struct Tables {
     actors: AtomicUsize,
     names: Mutex<BTreeMap<Arc<str>, Entry>>,
@@ -40,9 +40,13 @@ impl std::fmt::Debug for Tables {
 }
 
 impl Tables {
-    /// Fresh tables, for a node of its own.
-    pub(crate) fn new() -> Arc<Tables> {
-        Arc::new(Tables::default())
+    const fn new() -> Tables {
+        Tables {
+            actors: AtomicUsize::new(0),
+            names: Mutex::new(BTreeMap::new()),
+            shutting_down: AtomicBool::new(false),
+            counters: Counters::new(),
+        }
     }
 
     /// An actor was created on this node.
@@ -77,17 +81,49 @@ impl Tables {
     pub(crate) fn shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Acquire)
     }
+}
+
+/// The process's default tables: those of code that runs on no node in particular. A static,
+/// so that the actors of a program with one node share no reference count.
+static DEFAULT: Tables = Tables::new();
+
+/// A handle on one node's tables: the process's default ones, or a node's own. As small as a
+/// pointer; cloning the default one touches no shared counter.
+#[derive(Clone, Debug)]
+pub(crate) struct TablesRef(Option<Arc<Tables>>);
+
+impl TablesRef {
+    /// The process's default tables.
+    pub(crate) const DEFAULT: TablesRef = TablesRef(None);
+
+    /// Fresh tables, for a node of its own.
+    pub(crate) fn fresh() -> TablesRef {
+        TablesRef(Some(Arc::new(Tables::new())))
+    }
+
+    /// `true` if both are the tables of one node.
+    pub(crate) fn same(&self, other: &TablesRef) -> bool {
+        std::ptr::eq::<Tables>(&**self, &**other)
+    }
 
     /// Marks the node as stopping until the guard is dropped.
-    pub(crate) fn begin_shutdown(self: &Arc<Self>) -> ShuttingDown {
+    pub(crate) fn begin_shutdown(&self) -> ShuttingDown {
         self.shutting_down.store(true, Ordering::Release);
         ShuttingDown(self.clone())
     }
 }
 
+impl Deref for TablesRef {
+    type Target = Tables;
+
+    fn deref(&self) -> &Tables {
+        self.0.as_deref().unwrap_or(&DEFAULT)
+    }
+}
+
 /// Held while a node stops; dropping it lets actors be spawned there again.
 #[derive(Debug)]
-pub(crate) struct ShuttingDown(Arc<Tables>);
+pub(crate) struct ShuttingDown(TablesRef);
 
 impl Drop for ShuttingDown {
     fn drop(&mut self) {
@@ -95,23 +131,16 @@ impl Drop for ShuttingDown {
     }
 }
 
-static DEFAULT: LazyLock<Arc<Tables>> = LazyLock::new(Tables::new);
-
-/// The process's default tables: those of code that runs on no node in particular.
-pub(crate) fn default() -> &'static Arc<Tables> {
-    &DEFAULT
-}
-
 tokio::task_local! {
-    static SCOPE: Arc<Tables>;
+    static SCOPE: TablesRef;
 }
 
 /// Runs `fut` with `tables` as the tables of its task (of code outside any actor).
-pub(crate) fn scope<F: Future>(tables: Arc<Tables>, fut: F) -> impl Future<Output = F::Output> {
+pub(crate) fn scope<F: Future>(tables: TablesRef, fut: F) -> impl Future<Output = F::Output> {
     SCOPE.scope(tables, fut)
 }
 
 /// The tables of the enclosing [`scope`], if any.
-pub(crate) fn scoped() -> Option<Arc<Tables>> {
-    SCOPE.try_with(Arc::clone).ok()
+pub(crate) fn scoped() -> Option<TablesRef> {
+    SCOPE.try_with(TablesRef::clone).ok()
 }

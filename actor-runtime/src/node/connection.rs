@@ -1236,7 +1236,7 @@ mod tests {
             peer,
             Arc::from("a"),
             Arc::new(Outbox::new(1 << 20, 1 << 16, 1 << 20)),
-            Arc::new(Exports::new(crate::tables::Tables::new())),
+            Arc::new(Exports::new(crate::tables::TablesRef::fresh())),
             Arc::new(Counters::default()),
             (None, None),
         )

@@ -16,7 +16,7 @@ use crate::pid::Pid;
 use crate::process::Process;
 use crate::sync::{read, write};
 use crate::table;
-use crate::tables::Tables;
+use crate::tables::TablesRef;
 use crate::target::{Client, Target, Unavailable};
 
 /// How a message from another node was handed to its actor.
@@ -145,7 +145,7 @@ pub(crate) struct Exports {
     spawners: RwLock<HashMap<&'static str, Arc<dyn Spawner>>>,
     /// The node's tables: where remote spawns start their actors, and where an id that was
     /// not exported is looked for.
-    tables: Arc<Tables>,
+    tables: TablesRef,
 }
 
 #[derive(Default)]
@@ -155,7 +155,7 @@ struct State {
 }
 
 impl Exports {
-    pub(crate) fn new(tables: Arc<Tables>) -> Exports {
+    pub(crate) fn new(tables: TablesRef) -> Exports {
         Exports {
             state: RwLock::default(),
             spawners: RwLock::default(),
