@@ -97,6 +97,7 @@ impl TablesRef {
     pub(crate) const DEFAULT: TablesRef = TablesRef(None);
 
     /// Fresh tables, for a node of its own.
+    #[cfg_attr(not(feature = "node"), allow(dead_code))]
     pub(crate) fn fresh() -> TablesRef {
         TablesRef(Some(Arc::new(Tables::new())))
     }
