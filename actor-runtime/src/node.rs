@@ -696,15 +696,10 @@ impl Node {
         A: RemoteActor,
         A::Args: serde::Serialize,
     {
-        let args = rmp_serde::to_vec(&args)
-            .map(bytes::Bytes::from)
-            .map_err(|e| {
-                NodeError::Spawn(format!(
-                    "the arguments for a `{}` do not encode: {e}",
-                    A::KIND
-                ))
-            })?;
         let conn = self.peer(node).await?;
+        let args = conn
+            .encode_spawn_args(A::KIND, &args)
+            .map_err(NodeError::Spawn)?;
         let id = conn
             .spawn(A::KIND, args, linker, self.inner.config.handshake_timeout)
             .await

@@ -1,7 +1,8 @@
 //! A caller's reply slot handed on to another node in a `Forwarded`: an actor there answers
 //! the caller directly; drops it (the caller gets `NoReply`); is cut off (the caller gets
 //! `NoConnection` at once); or the message cannot travel (the caller gets the encoding's
-//! error). A call that came from another node can be handed on too.
+//! error). A call that came from another node can be handed on too. A remote spawn refuses a
+//! slot in its arguments (the caller gets `NoReply`).
 
 use std::future::IntoFuture;
 use std::time::Duration;
@@ -210,4 +211,55 @@ async fn a_reply_slot_is_not_encoded_outside_a_message_between_nodes_and_stays_u
     let squarer = Squarer::spawn(()).await.expect("squarer");
     let why = squarer.encode_own_reply().await.expect("answered");
     assert!(why.contains("only inside messages between nodes"), "{why}");
+}
+
+/// Answers, as it starts, the caller whose slot it was started with.
+#[actor]
+struct Greeter;
+
+#[actor(remote = "replies.Greeter")]
+impl Greeter {
+    #[init]
+    fn init(reply: Forwarded<u64>) -> Self {
+        reply.send(1);
+        Greeter
+    }
+}
+
+/// Tries to hand its caller's slot to a remote spawn, and reports why that was refused.
+#[actor]
+struct Starter {
+    node: Node,
+    why: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+#[actor]
+impl Starter {
+    #[init]
+    fn init(with: (Node, tokio::sync::mpsc::UnboundedSender<String>)) -> Self {
+        Starter {
+            node: with.0,
+            why: with.1,
+        }
+    }
+
+    #[handle(call)]
+    async fn start_greeter(&mut self, reply: ReplyTo<u64>) {
+        let why = match self.node.spawn::<Greeter>("b", reply.into()).await {
+            Err(actor_runtime::node::NodeError::Spawn(why)) => why,
+            other => format!("not refused: {other:?}"),
+        };
+        let _ = self.why.send(why);
+    }
+}
+
+#[tokio::test]
+async fn a_reply_slot_in_the_arguments_of_a_remote_spawn_is_refused_and_its_caller_told() {
+    let (a, b, _desk) = desk_on_a().await;
+    b.allow_spawn::<Greeter>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let starter = Starter::spawn((a.clone(), tx)).await.expect("starter");
+    assert_eq!(starter.start_greeter().await, Err(CallError::NoReply));
+    let why = rx.recv().await.expect("the spawn's error");
+    assert!(why.contains("a caller's reply slot (`Forwarded`)"), "{why}");
 }

@@ -406,6 +406,77 @@ async fn a_kind_allowed_for_remote_spawn_starts_there_with_its_arguments() {
     assert_eq!((pid, reason), (counter.pid(), ExitReason::Killed));
 }
 
+/// Adds up two counters it was given handles to at its start.
+#[actor]
+struct Summer {
+    first: Remote<Counter>,
+    second: Remote<Counter>,
+}
+
+#[actor(remote = "test.Summer")]
+impl Summer {
+    #[init]
+    fn init(counters: (Remote<Counter>, Remote<Counter>)) -> Self {
+        Summer {
+            first: counters.0,
+            second: counters.1,
+        }
+    }
+
+    #[handle(call)]
+    async fn sum(&mut self) -> Option<u64> {
+        Some(self.first.total().await.ok()? + self.second.total().await.ok()?)
+    }
+}
+
+#[tokio::test]
+async fn a_remote_spawn_takes_handles_to_actors_of_either_node_in_its_arguments() {
+    let (a, b) = pair().await;
+    b.allow_spawn::<Summer>();
+    let on_a = Counter::spawn(()).await.expect("a counter on a");
+    let on_b = Counter::spawn(()).await.expect("a counter on b");
+    b.register("counter", &on_b).expect("register");
+    on_a.add(40).expect("add");
+    on_b.add(2).expect("add");
+    let remote_b: Remote<Counter> = a.lookup("b", "counter").await.expect("lookup");
+    let summer: Remote<Summer> = a
+        .spawn("b", (a.handle(&on_a), remote_b))
+        .await
+        .expect("spawned with two handles");
+    // One handle reaches back across the connection, the other is local on b.
+    assert_eq!(summer.sum().await, Ok(Some(42)));
+    a.shutdown();
+    b.shutdown();
+}
+
+#[tokio::test]
+async fn a_remote_spawn_with_a_handle_to_a_third_node_is_refused_before_it_is_sent() {
+    let (a, b) = pair().await;
+    let c = Node::start(NodeConfig::new("c", "secret"))
+        .await
+        .expect("c");
+    a.connect(c.local_addr().expect("c listens"))
+        .await
+        .expect("connect");
+    b.allow_spawn::<Summer>();
+    let on_c = Counter::spawn(()).await.expect("a counter");
+    c.register("counter", &on_c).expect("register");
+    let remote_c: Remote<Counter> = a.lookup("c", "counter").await.expect("lookup");
+    let refused = a
+        .spawn::<Summer>("b", (remote_c.clone(), remote_c))
+        .await
+        .expect_err("a third node's actor in the arguments");
+    let NodeError::Spawn(why) = &refused else {
+        panic!("expected a spawn error, got {refused:?}");
+    };
+    assert!(why.contains("node `c`, a third node"), "{why}");
+    assert!(why.contains("send the handle in a message"), "{why}");
+    assert_eq!(b.stats().messages_in, 0, "nothing reached b");
+    a.shutdown();
+    b.shutdown();
+    c.shutdown();
+}
+
 #[tokio::test]
 async fn remote_spawn_of_a_kind_not_allowed_is_refused_with_the_fix() {
     let (a, _b) = pair().await;

@@ -419,6 +419,33 @@ impl Connection {
         .await
     }
 
+    /// The MessagePack of the arguments of a spawn of `kind` on the other node. They may hold
+    /// handles (`Remote`) to actors of this node or of the other one; a handle to a third
+    /// node's actor or a caller's reply slot is refused, because a spawn travels ahead of the
+    /// messages that would introduce them.
+    pub(crate) fn encode_spawn_args<T: serde::Serialize>(
+        &self,
+        kind: &str,
+        args: &T,
+    ) -> Result<bytes::Bytes, String> {
+        let (encoded, Found { named, replies }) = encoding_for(self, || rmp_serde::to_vec(args));
+        let encoded =
+            encoded.map_err(|e| format!("the arguments for a `{kind}` do not encode: {e}"))?;
+        if let Some(third) = named.first() {
+            return Err(format!(
+                "the arguments for a `{kind}` hold a handle to an actor of node `{}`, a third node: a spawn's arguments may name actors of this node or of node `{}` only; send the handle in a message once the actor runs",
+                third.name, self.peer.name
+            ));
+        }
+        if !replies.is_empty() {
+            // Dropped here: their callers hear that no reply will come.
+            return Err(format!(
+                "the arguments for a `{kind}` hold a caller's reply slot (`Forwarded`), which only a message can carry"
+            ));
+        }
+        Ok(bytes::Bytes::from(encoded))
+    }
+
     /// Asks the other node to start an actor of `kind` with `args` (MessagePack), linked to
     /// the local process `link` if given; its id. An actor that starts after `timeout` is
     /// killed when its id arrives.
@@ -773,10 +800,12 @@ impl Connection {
                     self.signal_back(&SignalMsg::Spawned { corr, result });
                     return;
                 };
-                // `#[init]` may take its time: the reader goes on meanwhile.
+                // The arguments are decoded here, so that a handle in them is bound to this
+                // connection; `#[init]` may take its time: the reader goes on meanwhile.
+                let spawning = self.decoding(|| spawner.spawn(self.exports.clone(), &args));
                 let conn = self.clone();
                 table::spawn(async move {
-                    let result = spawner.spawn(conn.exports.clone(), args).await;
+                    let result = spawning.await;
                     let spawned = result.as_ref().ok().copied();
                     // The answer goes first: an exit signal of the new actor travels behind
                     // it, so the other node knows the actor before it hears of its end.

@@ -115,8 +115,9 @@ pub(crate) type Spawned = Pin<Box<dyn Future<Output = Result<u64, String>> + Sen
 
 /// A kind other nodes may spawn here, with its type erased.
 pub(crate) trait Spawner: Send + Sync {
-    /// Decodes the arguments, starts the actor and exports it by id.
-    fn spawn(&self, exports: Arc<Exports>, args: bytes::Bytes) -> Spawned;
+    /// Decodes the arguments (at once, in the caller's decoding context), then starts the
+    /// actor and exports it by id.
+    fn spawn(&self, exports: Arc<Exports>, args: &[u8]) -> Spawned;
 }
 
 struct SpawnerOf<A>(PhantomData<fn() -> A>);
@@ -126,10 +127,11 @@ where
     A: RemoteActor,
     A::Args: serde::de::DeserializeOwned,
 {
-    fn spawn(&self, exports: Arc<Exports>, args: bytes::Bytes) -> Spawned {
+    fn spawn(&self, exports: Arc<Exports>, args: &[u8]) -> Spawned {
+        let args: Result<A::Args, String> = rmp_serde::from_slice(args)
+            .map_err(|e| format!("the arguments for a `{}` do not decode: {e}", A::KIND));
         Box::pin(async move {
-            let args: A::Args = rmp_serde::from_slice(&args)
-                .map_err(|e| format!("the arguments for a `{}` do not decode: {e}", A::KIND))?;
+            let args = args?;
             let addr = crate::actor::start::<A>(args, None, Some(exports.tables.clone()))
                 .await
                 .map_err(|e| format!("a `{}` did not start: {e}", A::KIND))?;
