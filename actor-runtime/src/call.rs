@@ -68,10 +68,16 @@ pub struct ReplyRoute {
 /// What the node layer does with the outcome of a call from another node: send it back.
 pub(crate) trait ReplySink: Send + Sync {
     /// Runs `encode` (the encoding of the reply to `corr`) as the encoding of a message to
-    /// this sink's node.
-    fn encoding(&self, corr: u64, encode: &mut dyn FnMut() -> Result<(), String>);
+    /// this sink's node; the reply slots the reply carries, which wait for their answers from
+    /// now (to pass to [`ReplySink::reply_carrying`]).
+    fn encoding(&self, corr: u64, encode: &mut dyn FnMut() -> Result<(), String>) -> Vec<u64>;
     /// The encoded reply, or why there is none.
-    fn reply(&self, corr: u64, outcome: Result<Vec<u8>, CallError>);
+    fn reply(&self, corr: u64, outcome: Result<Vec<u8>, CallError>) {
+        self.reply_carrying(corr, outcome, &[]);
+    }
+    /// As `reply`, for a reply that carries the reply slots `carried`: if it cannot be sent,
+    /// their callers are told at once.
+    fn reply_carrying(&self, corr: u64, outcome: Result<Vec<u8>, CallError>, carried: &[u64]);
     /// The reply slot was dropped by a panicking handler of `process`: the caller gets that
     /// actor's exit reason once it is recorded.
     fn panicking(&self, corr: u64, process: Option<Arc<dyn Process>>);
@@ -134,7 +140,7 @@ impl<T> ReplyTo<T> {
             }
             Some(Local::Remote(remote)) => {
                 let mut encoded = None;
-                remote.route.sink.encoding(remote.route.corr, &mut || {
+                let carried = remote.route.sink.encoding(remote.route.corr, &mut || {
                     let result = (remote.encode)(&value);
                     let ok = result.as_ref().map(|_| ()).map_err(Clone::clone);
                     encoded = Some(result);
@@ -143,7 +149,10 @@ impl<T> ReplyTo<T> {
                 let outcome = encoded
                     .unwrap_or_else(|| Err("not encoded".to_owned()))
                     .map_err(|e| CallError::Remote(RemoteError::Encode(format!("the reply: {e}"))));
-                remote.route.sink.reply(remote.route.corr, outcome);
+                remote
+                    .route
+                    .sink
+                    .reply_carrying(remote.route.corr, outcome, &carried);
                 true
             }
         }

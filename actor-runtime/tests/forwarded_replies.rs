@@ -263,3 +263,83 @@ async fn a_reply_slot_in_the_arguments_of_a_remote_spawn_is_refused_and_its_call
     let why = rx.recv().await.expect("the spawn's error");
     assert!(why.contains("a caller's reply slot (`Forwarded`)"), "{why}");
 }
+
+/// A reply that hands on a waiting caller's slot, with padding to make it large.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Handover {
+    slot: Option<Forwarded<u64>>,
+    padding: Vec<u8>,
+}
+
+/// Keeps a caller waiting, then hands its slot to whoever asks, inside the reply.
+#[actor]
+struct Broker {
+    waiting: Option<Forwarded<u64>>,
+}
+
+#[actor(remote = "replies.Broker")]
+impl Broker {
+    #[init]
+    fn init() -> Self {
+        Broker { waiting: None }
+    }
+
+    #[handle(call)]
+    fn wait(&mut self, reply: ReplyTo<u64>) {
+        self.waiting = Some(reply.into());
+    }
+
+    #[handle(call)]
+    fn holding(&mut self) -> bool {
+        self.waiting.is_some()
+    }
+
+    #[handle(call)]
+    fn hand_over(&mut self, padding: usize) -> Handover {
+        Handover {
+            slot: self.waiting.take(),
+            padding: vec![1; padding],
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_reply_slot_in_a_reply_too_large_to_send_fails_its_caller_at_once() {
+    let a = node("a").await;
+    let mut config = NodeConfig::new("b", "secret");
+    config.max_message = 64 << 10;
+    let b = Node::start(config).await.expect("b");
+    let broker = Broker::spawn(()).await.expect("broker");
+    b.register("broker", &broker).expect("register");
+    a.connect(b.local_addr().expect("b listens"))
+        .await
+        .expect("connect");
+    let remote: Remote<Broker> = a.lookup("b", "broker").await.expect("lookup");
+
+    let waiting = tokio::spawn({
+        let broker = broker.clone();
+        async move { broker.wait().timeout(Duration::from_secs(60)).await }
+    });
+    let held = tokio::time::timeout(Duration::from_secs(5), async {
+        while !broker.holding().await.expect("holding") {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    held.await
+        .expect("the broker holds the waiting caller's slot");
+    // A reply of 1 MiB, over b's limit, carries the slot: it is never sent.
+    match remote.hand_over(1 << 20).await {
+        Err(CallError::Remote(RemoteError::TooLarge { .. })) => {}
+        other => panic!("expected the reply to be too large, got {other:?}"),
+    }
+    let answer = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the waiting caller is told at once, not at its timeout")
+        .expect("the caller's task");
+    match answer {
+        Err(CallError::Remote(RemoteError::TooLarge { .. })) => {}
+        other => {
+            panic!("expected the waiting caller to hear the reply was too large, got {other:?}")
+        }
+    }
+}

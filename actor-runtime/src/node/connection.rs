@@ -1151,24 +1151,24 @@ fn fail(replies: Vec<(u64, Pending)>, why: &CallError) {
 }
 
 impl ReplySink for Connection {
-    fn encoding(&self, corr: u64, encode: &mut dyn FnMut() -> Result<(), String>) {
+    fn encoding(&self, corr: u64, encode: &mut dyn FnMut() -> Result<(), String>) -> Vec<u64> {
         let (encoded, Found { named, replies }) = encoding_for(self, encode);
         if let Err(e) = encoded {
             fail(
                 replies,
                 &CallError::Remote(RemoteError::Encode(format!("the reply: {e}"))),
             );
-            return;
+            return Vec::new();
         }
         if !named.is_empty() {
             self.introduce(Intro::Reply(corr), named);
         }
         // The reply is queued after this returns: its slots wait from now, and are answered
         // only once it has arrived.
-        self.await_replies(replies);
+        self.await_replies(replies)
     }
 
-    fn reply(&self, corr: u64, outcome: Result<Vec<u8>, CallError>) {
+    fn reply_carrying(&self, corr: u64, outcome: Result<Vec<u8>, CallError>, carried: &[u64]) {
         // Replies answer admitted calls: they skip the room check.
         let sent = match outcome {
             Ok(body) => match self
@@ -1190,6 +1190,8 @@ impl ReplySink for Connection {
             }),
         };
         if let Err(e) = sent {
+            // The slots it carried will never reach the other node: their callers hear why.
+            self.unsent(carried, &SendError::Remote(e.clone()));
             let _ = self.out.data(
                 Header::reply(corr, false).as_bytes(),
                 &pack(&Failure::from_error(CallError::Remote(e))),
