@@ -95,6 +95,9 @@ pub struct NodeConfig {
     /// Bytes of data one connection queues before casts fail and calls wait (default
     /// [`DEFAULT_OUTBOUND`], 4 MiB).
     pub outbound: usize,
+    /// The address other nodes dial to reach this one, which the registrar publishes
+    /// (default: the address the listener is bound to; see [`NodeConfig::advertise`]).
+    pub advertise: Option<SocketAddr>,
     /// Where nodes are found by name (see [`NodeConfig::route`]), before the registrar.
     pub routes: HashMap<String, SocketAddr>,
     /// Where this node is published and other nodes are found by name
@@ -113,6 +116,7 @@ impl fmt::Debug for NodeConfig {
             .field("name", &self.name)
             .field("cookie", &"<hidden>")
             .field("listen", &self.listen)
+            .field("advertise", &self.advertise)
             .field("heartbeat", &self.heartbeat)
             .field("silence", &self.silence)
             .field("registrar", &self.registrar.is_some())
@@ -136,6 +140,7 @@ impl NodeConfig {
             max_frame: wire::DEFAULT_MAX_FRAME,
             max_message: 64 << 20,
             outbound: DEFAULT_OUTBOUND,
+            advertise: None,
             routes: HashMap::new(),
             registrar: None,
             #[cfg(feature = "tls")]
@@ -181,6 +186,15 @@ impl NodeConfig {
     #[must_use]
     pub fn isolated(mut self) -> NodeConfig {
         self.isolated = true;
+        self
+    }
+
+    /// Publishes `addr` with the registrar as where this node is reached, instead of the
+    /// address its listener is bound to: for a node that listens on `0.0.0.0` (which no other
+    /// host can dial) behind a routable address, or behind NAT or a port mapping.
+    #[must_use]
+    pub fn advertise(mut self, addr: SocketAddr) -> NodeConfig {
+        self.advertise = Some(addr);
         self
     }
 
@@ -412,7 +426,14 @@ impl Node {
             });
             *lock(&node.inner.listener) = Some(task.abort_handle());
         }
-        if let (Some(registrar), Some(addr)) = (&node.inner.config.registrar, local_addr) {
+        if let (Some(registrar), Some(bound)) = (&node.inner.config.registrar, local_addr) {
+            let addr = match published(node.inner.config.advertise, bound, registrar.same_host()) {
+                Ok(addr) => addr,
+                Err(e) => {
+                    node.shutdown();
+                    return Err(e);
+                }
+            };
             if let Err(e) = registrar.publish(node.name(), addr).await {
                 node.shutdown();
                 return Err(NodeError::Registrar(e));
@@ -1025,6 +1046,34 @@ impl Node {
         tracing::debug!(node = %config.name, peer = %name, "connected");
         Ok(conn)
     }
+}
+
+/// The address the registrar publishes for a node bound to `bound`: `advertise` if given;
+/// else the bound address, with an unspecified IP (`0.0.0.0`, `::`) made loopback for a
+/// registrar of one host, and refused for one that spans hosts, whose other nodes could not
+/// dial it.
+fn published(
+    advertise: Option<SocketAddr>,
+    bound: SocketAddr,
+    same_host: bool,
+) -> Result<SocketAddr, NodeError> {
+    if let Some(addr) = advertise {
+        return Ok(addr);
+    }
+    if !bound.ip().is_unspecified() {
+        return Ok(bound);
+    }
+    if same_host {
+        let loopback: std::net::IpAddr = if bound.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        };
+        return Ok(SocketAddr::new(loopback, bound.port()));
+    }
+    Err(NodeError::Listen(format!(
+        "the node listens on {bound}, which nodes on other hosts cannot dial: give the address they should use with `NodeConfig::advertise`"
+    )))
 }
 
 /// A connection's view of its node: the node's other connections, for handles to a third

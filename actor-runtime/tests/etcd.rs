@@ -1,7 +1,8 @@
 //! The etcd registrar against a real etcd (`scripts/etcd-up`, which `scripts/test-all`
 //! runs; `ACTOR_RUNTIME_TEST_ETCD` names another): nodes find each other by name, a live
 //! node's name is refused to another, a withdrawn node is forgotten at once and a dead one
-//! when its lease runs out, and the watch shows nodes arriving.
+//! when its lease runs out, the watch shows nodes arriving, and a node on `0.0.0.0` publishes
+//! only the address it is told to advertise.
 
 #[path = "common/wait.rs"]
 mod wait;
@@ -183,4 +184,37 @@ async fn an_unreachable_etcd_is_a_clear_error() {
         .expect_err("nothing listens there");
     assert!(matches!(error, RegistrarError::Unreachable(_)), "{error}");
     assert!(error.to_string().contains(&nowhere), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_listening_on_every_address_publishes_in_etcd_only_the_address_it_is_given() {
+    let every: SocketAddr = "0.0.0.0:0".parse().expect("addr");
+    let refused = Node::start(
+        NodeConfig::new("etcd-wild", COOKIE)
+            .listen(Some(every))
+            .registrar(registrar("wild", Duration::from_secs(10)).await),
+    )
+    .await
+    .expect_err("0.0.0.0 is no address for other hosts");
+    assert!(matches!(refused, NodeError::Listen(_)), "{refused}");
+    assert!(
+        refused.to_string().contains("NodeConfig::advertise"),
+        "{refused}"
+    );
+
+    let advertised: SocketAddr = "127.0.0.1:4555".parse().expect("addr");
+    let node = Node::start(
+        NodeConfig::new("etcd-wild", COOKIE)
+            .listen(Some(every))
+            .advertise(advertised)
+            .registrar(registrar("wild", Duration::from_secs(10)).await),
+    )
+    .await
+    .expect("a node that says where it is reached");
+    let asker = registrar("wild", Duration::from_secs(10)).await;
+    assert_eq!(
+        asker.resolve("etcd-wild").await.expect("resolve"),
+        Some(advertised)
+    );
+    node.shutdown();
 }

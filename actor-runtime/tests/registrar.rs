@@ -1,6 +1,7 @@
 //! Finding nodes by name: static routes shared by the nodes of a process, and the embedded
 //! registrar (the first node on a host serves, another takes over when it stops, a name
-//! held by a live node is refused, bad requests are answered and do no harm).
+//! held by a live node is refused, bad requests are answered and do no harm); a node on
+//! `0.0.0.0` is published at loopback for the nodes of its host.
 
 #[path = "common/wait.rs"]
 mod wait;
@@ -257,4 +258,30 @@ async fn asking_a_host_where_no_registrar_serves_fails_with_its_address() {
         .expect_err("no registrar");
     assert!(matches!(error, RegistrarError::Unreachable(_)), "{error}");
     assert!(error.to_string().contains(&at.to_string()), "{error}");
+}
+
+#[tokio::test]
+async fn a_node_listening_on_every_address_is_published_at_loopback_for_the_nodes_of_its_host() {
+    let routes = Arc::new(StaticRoutes::new());
+    let wild = Node::start(
+        NodeConfig::new("static-wild", COOKIE)
+            .listen(Some("0.0.0.0:0".parse().expect("addr")))
+            .registrar(routes.clone()),
+    )
+    .await
+    .expect("node");
+    let echo = Echo::spawn(()).await.expect("echo");
+    wild.register("echo", &echo).expect("register");
+    let port = wild.local_addr().expect("listens").port();
+    assert_eq!(
+        routes.resolve("static-wild").await.expect("resolve"),
+        Some(SocketAddr::from(([127, 0, 0, 1], port)))
+    );
+    let other = node_with("static-other", routes.clone()).await;
+    assert_eq!(
+        echo_through(&other, "static-wild").await.expect("reached"),
+        "hello static-wild"
+    );
+    wild.shutdown();
+    other.shutdown();
 }

@@ -54,6 +54,14 @@ pub trait Registrar: Send + Sync + 'static {
     /// Withdraws what [`Registrar::publish`] published for `node`. Does not wait: the work
     /// that needs the network runs in the background.
     fn withdraw(&self, node: &str);
+
+    /// `true` if every node this registrar serves runs on this host. A node listening on an
+    /// unspecified address (`0.0.0.0`) then publishes the loopback address; with a registrar
+    /// that spans hosts it must say which address the others dial
+    /// ([`NodeConfig::advertise`](super::NodeConfig::advertise)). `false` unless overridden.
+    fn same_host(&self) -> bool {
+        false
+    }
 }
 
 /// A shared registrar: several nodes of one process can use one table or one connection.
@@ -75,6 +83,10 @@ impl<R: Registrar> Registrar for std::sync::Arc<R> {
 
     fn withdraw(&self, node: &str) {
         (**self).withdraw(node);
+    }
+
+    fn same_host(&self) -> bool {
+        (**self).same_host()
     }
 }
 
@@ -163,5 +175,10 @@ impl Registrar for StaticRoutes {
 
     fn withdraw(&self, node: &str) {
         write(&self.routes).remove(node);
+    }
+
+    /// A table shared by the nodes of one process.
+    fn same_host(&self) -> bool {
+        true
     }
 }

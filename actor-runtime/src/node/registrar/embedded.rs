@@ -259,6 +259,11 @@ impl Registrar for Embedded {
             });
         }
     }
+
+    /// It serves the nodes of one host.
+    fn same_host(&self) -> bool {
+        true
+    }
 }
 
 /// One `RESOLVE` over a connection of its own.
