@@ -48,6 +48,9 @@ pub trait Linkable {
     /// The process behind the handle.
     #[doc(hidden)]
     fn __process(&self) -> ProcessRef;
+    /// The pid behind the handle, without making a record for it.
+    #[doc(hidden)]
+    fn __pid(&self) -> Pid;
 }
 
 /// An erased process, as [`Linkable`] hands it out.
@@ -58,6 +61,10 @@ pub struct ProcessRef(pub(crate) Arc<dyn Process>);
 impl<A: Addressable> Linkable for Addr<A> {
     fn __process(&self) -> ProcessRef {
         ProcessRef(self.record().clone())
+    }
+
+    fn __pid(&self) -> Pid {
+        self.pid()
     }
 }
 

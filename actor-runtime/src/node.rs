@@ -696,14 +696,15 @@ impl Node {
         A: RemoteActor,
         A::Args: serde::Serialize,
     {
-        let linker = linker.__process().0;
-        if !linker.pid().is_local() {
+        // Checked by pid first: a handle to another node's actor gets no record here.
+        let pid = linker.__pid();
+        if !pid.is_local() {
             return Err(NodeError::Spawn(format!(
-                "a `{}` can be spawned linked only to an actor of this node, and {} is on another",
+                "a `{}` can be spawned linked only to an actor of this node, and {pid} is on another",
                 A::KIND,
-                linker.pid()
             )));
         }
+        let linker = linker.__process().0;
         self.spawn_on(node, args, Some(linker)).await
     }
 

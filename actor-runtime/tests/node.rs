@@ -659,6 +659,11 @@ async fn spawn_link_to_a_remote_handle_is_refused() {
             .contains("only to an actor of this node"),
         "{refused}"
     );
+    assert_eq!(
+        a.stats().remote_watched,
+        0,
+        "the refused linker left no record"
+    );
 }
 
 /// Monitors and links, then takes it back, over and over.

@@ -245,6 +245,10 @@ impl<A: RemoteActor> Linkable for Remote<A> {
             At::Here { process, .. } => ProcessRef(process.clone()),
         }
     }
+
+    fn __pid(&self) -> Pid {
+        self.pid()
+    }
 }
 
 /// A handle on the wire: whose actor it is, seen from the sender.
