@@ -971,3 +971,87 @@ async fn a_pool_registered_on_a_node_is_reached_through_its_workers_client() {
         "no actor is registered as `counters` on node `b`"
     );
 }
+
+/// An actor that links to a peer of its kind on another node, and leaves when told.
+#[actor]
+struct Pal;
+
+#[actor(remote = "test.Pal")]
+impl Pal {
+    #[init]
+    fn init() -> Self {
+        Pal
+    }
+
+    #[handle(call)]
+    fn link_pal(&mut self, other: Remote<Pal>, ctx: &mut Ctx<Self>) -> bool {
+        ctx.link(&other);
+        true
+    }
+
+    #[handle(cast)]
+    fn leave(&mut self, ctx: &mut Ctx<Self>) {
+        ctx.stop();
+    }
+}
+
+/// Every link and monitor record on both nodes: (a's proxies, a's stand-ins, b's, b's).
+fn all_records(a: &Node, b: &Node) -> (usize, usize, usize, usize) {
+    let (a, b) = (a.stats(), b.stats());
+    (
+        a.remote_watched,
+        a.remote_watchers,
+        b.remote_watched,
+        b.remote_watchers,
+    )
+}
+
+#[tokio::test]
+async fn a_pair_linked_from_both_nodes_leaves_no_record_once_one_of_them_stops() {
+    let (a, b) = pair().await;
+    // First a's actor links, then b's; then the other way round.
+    for a_links_first in [true, false] {
+        let on_a = Pal::spawn(()).await.expect("pal on a");
+        let on_b = Pal::spawn(()).await.expect("pal on b");
+        a.register("pal", &on_a).expect("register");
+        b.register("pal", &on_b).expect("register");
+        let to_b: Remote<Pal> = a.lookup("b", "pal").await.expect("lookup");
+        let to_a: Remote<Pal> = b.lookup("a", "pal").await.expect("lookup");
+        if a_links_first {
+            assert_eq!(on_a.link_pal(to_b.clone()).await, Ok(true));
+            wait::until("b holds a's link", Duration::from_secs(5), async || {
+                (b.stats().remote_watchers == 1).then_some(())
+            })
+            .await;
+            assert_eq!(on_b.link_pal(to_a.clone()).await, Ok(true));
+        } else {
+            assert_eq!(on_b.link_pal(to_a.clone()).await, Ok(true));
+            wait::until("a holds b's link", Duration::from_secs(5), async || {
+                (a.stats().remote_watchers == 1).then_some(())
+            })
+            .await;
+            assert_eq!(on_a.link_pal(to_b.clone()).await, Ok(true));
+        }
+        wait::until(
+            "both records on both nodes",
+            Duration::from_secs(5),
+            async || (all_records(&a, &b) == (1, 1, 1, 1)).then_some(()),
+        )
+        .await;
+        drop((to_a, to_b));
+        on_a.leave().expect("leave");
+        assert_eq!(until_stopped(&on_a).await, ExitReason::Normal);
+        wait::until(
+            "no record left on either node",
+            Duration::from_secs(5),
+            async || (all_records(&a, &b) == (0, 0, 0, 0)).then_some(()),
+        )
+        .await;
+        assert!(
+            on_b.is_alive(),
+            "a normal exit does not stop its linked pal"
+        );
+        on_b.stop();
+        let _ = until_stopped(&on_b).await;
+    }
+}

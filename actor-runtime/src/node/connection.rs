@@ -229,7 +229,7 @@ impl Connection {
             counters,
             pending: Mutex::new(HashMap::new()),
             asked: Mutex::new(HashMap::new()),
-            proxies: Arc::new(Proxies::new(standins.clone())),
+            proxies: Proxies::new(standins.clone()),
             standins,
             next_corr: AtomicU64::new(1),
             down: watch::channel(None).0,
@@ -1024,24 +1024,23 @@ impl Connection {
                 let local = Pid::local(to);
                 // A link exit goes through whichever record holds the link: the proxy if this
                 // node made it, the stand-in if the other node did. A link exit over no link
-                // (unlinked meanwhile, or a spawn given up) is dropped.
+                // (unlinked meanwhile, or a spawn given up) is dropped. If both nodes made the
+                // link, both records hold it, and both let it go.
                 let handled = self.proxies.get(from).is_some_and(|proxy| {
                     proxy.exit_to(local, self.exports.resolve(to), reason.clone(), link)
                 });
-                if !handled {
-                    let linked = link
-                        && self
-                            .standins
-                            .get(from)
-                            .is_some_and(|standin| standin.link_fired(local));
-                    if !link || linked {
-                        if let Some(process) = self.exports.resolve(to) {
-                            let from = self.remote_pid(from);
-                            if link {
-                                process.remove_link(from);
-                            }
-                            process.signal(Signal::exit(Exit { from, reason }, link));
+                let fired = link
+                    && self
+                        .standins
+                        .get(from)
+                        .is_some_and(|standin| standin.link_fired(local));
+                if !handled && (!link || fired) {
+                    if let Some(process) = self.exports.resolve(to) {
+                        let from = self.remote_pid(from);
+                        if link {
+                            process.remove_link(from);
                         }
+                        process.signal(Signal::exit(Exit { from, reason }, link));
                     }
                 }
             }

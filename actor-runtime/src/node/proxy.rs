@@ -39,11 +39,15 @@ pub(crate) struct Proxies {
 }
 
 impl Proxies {
-    pub(crate) fn new(standins: Arc<StandIns>) -> Proxies {
-        Proxies {
-            map: Mutex::new(HashMap::new()),
-            standins,
-        }
+    /// The proxies of a connection, beside its `standins` (which learn where they are).
+    pub(crate) fn new(standins: Arc<StandIns>) -> Arc<Proxies> {
+        Arc::new_cyclic(|me| {
+            let _ = standins.proxies.set(me.clone());
+            Proxies {
+                map: Mutex::new(HashMap::new()),
+                standins,
+            }
+        })
     }
 
     /// The proxy of the other node's actor `id` (`pid` here), made if there is none.
@@ -480,6 +484,10 @@ impl Process for RemoteProcess {
 #[derive(Default)]
 pub(crate) struct StandIns {
     map: Mutex<HashMap<u64, Arc<StandIn>>>,
+    /// The same connection's proxies: when both nodes made a link between the same two
+    /// actors, a local actor holds it through one record, and the other record's half is
+    /// taken back with it.
+    proxies: std::sync::OnceLock<Weak<Proxies>>,
 }
 
 /// A stand-in held for an attach in progress: it stays in its table until dropped.
@@ -655,6 +663,15 @@ impl Process for StandIn {
     fn remove_link(&self, peer: Pid) -> bool {
         lock(&self.state).links.remove(&peer);
         self.release();
+        // If this node made the same link too, its half is in the proxy.
+        if let Some(proxy) = self
+            .table
+            .upgrade()
+            .and_then(|table| table.proxies.get()?.upgrade())
+            .and_then(|proxies| proxies.get(self.pid.id()))
+        {
+            proxy.forget_link(peer);
+        }
         self.out.closed().is_some()
     }
 
