@@ -163,6 +163,29 @@ impl RemoteProcess {
         Ok(Attached::Here(state))
     }
 
+    /// Adds a party to `other`, the proxy this one redirects to, with `add`, then makes sure
+    /// `other` keeps this one: the party holds this proxy, weakly. Between the redirect and
+    /// the add, `other` may have lost its last party and let go of its aliases.
+    fn through<R>(&self, other: &Arc<RemoteProcess>, add: impl FnOnce(&RemoteProcess) -> R) -> R {
+        let added = add(other);
+        if let Some(me) = self.me.upgrade() {
+            other.keep_alias(me);
+        }
+        added
+    }
+
+    /// Keeps `alias`, a proxy that redirects here, for as long as this one has parties (or
+    /// passes it on to the proxy this one redirects to).
+    fn keep_alias(&self, alias: Arc<RemoteProcess>) {
+        if let Some(other) = self.redirect() {
+            return other.keep_alias(alias);
+        }
+        let mut state = lock(&self.state);
+        if !state.aliases.iter().any(|a| Arc::ptr_eq(a, &alias)) {
+            state.aliases.push(alias);
+        }
+    }
+
     /// Leaves the table if no party is left.
     fn release(&self) {
         let Some(table) = self.table.upgrade() else {
@@ -218,7 +241,7 @@ impl RemoteProcess {
                 state.links.insert(peer, process);
                 Ok(())
             }
-            Attached::Elsewhere(other) => other.adopt_link(peer, process),
+            Attached::Elsewhere(other) => self.through(&other, |o| o.adopt_link(peer, process)),
         }
     }
 
@@ -354,7 +377,7 @@ impl Process for RemoteProcess {
 
     fn add_link(&self, peer: Pid, process: Weak<dyn Process>) -> Result<(), ExitReason> {
         match self.attach()? {
-            Attached::Elsewhere(other) => other.add_link(peer, process),
+            Attached::Elsewhere(other) => self.through(&other, |o| o.add_link(peer, process)),
             Attached::Here(mut state) => {
                 state.links.insert(peer, process);
                 drop(state);
@@ -411,7 +434,7 @@ impl Process for RemoteProcess {
     ) -> Result<(), ExitReason> {
         let watcher_pid = watcher.upgrade().map_or(Pid::EXTERNAL, |w| w.pid());
         match self.attach()? {
-            Attached::Elsewhere(other) => other.add_watcher(monitor, watcher),
+            Attached::Elsewhere(other) => self.through(&other, |o| o.add_watcher(monitor, watcher)),
             Attached::Here(mut state) => {
                 state.watchers.insert(monitor, (watcher, watcher_pid));
                 drop(state);
@@ -698,5 +721,58 @@ impl Process for StandIn {
 
     fn info(&self) -> Option<ProcessInfo> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Weak};
+
+    use super::{Attached, Proxies, StandIns};
+    use crate::node::outbox::Outbox;
+    use crate::pid::Pid;
+    use crate::process::Process;
+
+    fn nobody() -> Weak<dyn Process> {
+        Weak::<super::StandIn>::new()
+    }
+
+    /// A proxy that redirects to another keeps being held by it even when, between the
+    /// redirect and the new party's arrival, the other lost its last party.
+    #[test]
+    fn a_proxy_redirected_to_another_lives_while_its_party_does() {
+        let proxies = Proxies::new(Arc::new(StandIns::default()));
+        let out = Arc::new(Outbox::new(1 << 20, 1 << 16, 1 << 20));
+        let (id, pid) = (7, Pid::remote(1, 1, 7));
+        let (a, b) = (Pid::local(1_000_001), Pid::local(1_000_002));
+
+        // The first proxy gets a party, loses it, and leaves the table.
+        let first = proxies.proxy(id, pid, &out);
+        first.add_link(a, nobody()).expect("linked");
+        first.remove_link(a);
+        // Another takes its place, with a party of its own.
+        let second = proxies.proxy(id, pid, &out);
+        assert!(!Arc::ptr_eq(&first, &second));
+        second.add_link(a, nobody()).expect("linked");
+
+        // A new party comes to the first: it is sent on to the second...
+        let Ok(Attached::Elsewhere(other)) = first.attach() else {
+            panic!("expected a redirect");
+        };
+        assert!(Arc::ptr_eq(&other, &second));
+        // ...which loses its own party in between, and with it its aliases...
+        second.remove_link(a);
+        // ...before the new party is added there.
+        first
+            .through(&other, |o| o.add_link(b, nobody()))
+            .expect("linked");
+        drop(other);
+        let held = Arc::downgrade(&first);
+        drop(first);
+        assert!(
+            held.upgrade().is_some(),
+            "the party's proxy was dropped while the party holds it"
+        );
+        drop(second);
     }
 }
