@@ -419,31 +419,25 @@ impl Connection {
         .await
     }
 
-    /// The MessagePack of the arguments of a spawn of `kind` on the other node. They may hold
-    /// handles (`Remote`) to actors of this node or of the other one; a handle to a third
-    /// node's actor or a caller's reply slot is refused, because a spawn travels ahead of the
-    /// messages that would introduce them.
+    /// The MessagePack of the arguments of a spawn of `kind` on the other node, and the third
+    /// nodes whose actors they name (the other node connects to those before it decodes
+    /// them). They may hold handles (`Remote`) to actors of any node; a caller's reply slot
+    /// is refused, because only a message can carry one.
     pub(crate) fn encode_spawn_args<T: serde::Serialize>(
         &self,
         kind: &str,
         args: &T,
-    ) -> Result<bytes::Bytes, String> {
+    ) -> Result<(bytes::Bytes, Vec<NodeRef>), String> {
         let (encoded, Found { named, replies }) = encoding_for(self, || rmp_serde::to_vec(args));
         let encoded =
             encoded.map_err(|e| format!("the arguments for a `{kind}` do not encode: {e}"))?;
-        if let Some(third) = named.first() {
-            return Err(format!(
-                "the arguments for a `{kind}` hold a handle to an actor of node `{}`, a third node: a spawn's arguments may name actors of this node or of node `{}` only; send the handle in a message once the actor runs",
-                third.name, self.peer.name
-            ));
-        }
         if !replies.is_empty() {
             // Dropped here: their callers hear that no reply will come.
             return Err(format!(
                 "the arguments for a `{kind}` hold a caller's reply slot (`Forwarded`), which only a message can carry"
             ));
         }
-        Ok(bytes::Bytes::from(encoded))
+        Ok((bytes::Bytes::from(encoded), named))
     }
 
     /// Asks the other node to start an actor of `kind` with `args` (MessagePack), linked to
@@ -452,7 +446,7 @@ impl Connection {
     pub(crate) async fn spawn(
         &self,
         kind: &str,
-        args: bytes::Bytes,
+        (args, nodes): (bytes::Bytes, Vec<NodeRef>),
         link: Option<Arc<dyn Process>>,
         timeout: Duration,
     ) -> Result<u64, String> {
@@ -463,6 +457,7 @@ impl Connection {
                 kind: kind.to_owned(),
                 args,
                 link: link_id,
+                nodes,
             },
             Some(link),
             timeout,
@@ -792,6 +787,7 @@ impl Connection {
                 kind,
                 args,
                 link,
+                nodes,
             } => {
                 let Some(spawner) = self.exports.spawner(&kind) else {
                     let result = Err(format!(
@@ -800,11 +796,15 @@ impl Connection {
                     self.signal_back(&SignalMsg::Spawned { corr, result });
                     return;
                 };
-                // The arguments are decoded here, so that a handle in them is bound to this
-                // connection; `#[init]` may take its time: the reader goes on meanwhile.
-                let spawning = self.decoding(|| spawner.spawn(self.exports.clone(), &args));
+                // The arguments are decoded in this connection's context, so that a handle in
+                // them is bound to it, once the third nodes they name are connected; the
+                // connecting and `#[init]` may take their time: the reader goes on meanwhile.
                 let conn = self.clone();
                 table::spawn(async move {
+                    if !nodes.is_empty() {
+                        conn.connect_all(nodes).await;
+                    }
+                    let spawning = conn.decoding(|| spawner.spawn(conn.exports.clone(), &args));
                     let result = spawning.await;
                     let spawned = result.as_ref().ok().copied();
                     // The answer goes first: an exit signal of the new actor travels behind
@@ -1281,7 +1281,12 @@ mod tests {
         let started = tokio::time::Instant::now();
         let looked = conn.lookup("x", "kind", Duration::from_secs(10)).await;
         let spawned = conn
-            .spawn("kind", bytes::Bytes::new(), None, Duration::from_secs(10))
+            .spawn(
+                "kind",
+                (bytes::Bytes::new(), Vec::new()),
+                None,
+                Duration::from_secs(10),
+            )
             .await;
         assert_eq!(started.elapsed(), Duration::ZERO);
         for outcome in [looked, spawned] {

@@ -60,12 +60,14 @@ pub(crate) enum Control {
     },
     /// Start an actor of `kind` with these arguments (MessagePack, carried as one binary
     /// string) on your node, if your node allows it, and link it to my actor `link`. The
-    /// answer is a [`SignalMsg::Spawned`].
+    /// arguments hold handles to actors of `nodes`, neither yours nor mine: connect to them
+    /// before you decode the arguments. The answer is a [`SignalMsg::Spawned`].
     Spawn {
         corr: u64,
         kind: String,
         args: bytes::Bytes,
         link: Option<u64>,
+        nodes: Vec<NodeRef>,
     },
 }
 
