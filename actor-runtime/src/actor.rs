@@ -16,7 +16,7 @@ use crate::exit::{Down, Exit, ExitReason, Signal};
 use crate::pid::{Pid, with_current};
 use crate::process::Process;
 use crate::record::{Dormant, Next, ProcessRecord};
-use crate::tables::TablesRef;
+use crate::tables::{self, TablesRef};
 use crate::{blocking, registry, table, telemetry, watchdog};
 
 /// The mailbox capacity of an actor that does not set `#[actor(mailbox = N)]`.
@@ -172,6 +172,7 @@ pub(crate) async fn start<A: Actor>(
     let mut ctx = Ctx::new(addr.clone());
     let init = CatchUnwind {
         pid: cell.pid(),
+        tables: cell.tables().clone(),
         fut: A::__init(args, &mut ctx),
     };
     let state = match init.await {
@@ -389,9 +390,12 @@ impl<A: Actor, F: Future<Output = ()>> Future for ActorTask<A, F> {
 }
 
 pin_project! {
-    /// Runs `#[init]` as the new actor (for `Pid::current`) and turns a panic into an error.
+    /// Runs `#[init]` as the new actor, on its node (for `Pid::current`, and for what the
+    /// registry, `spawn` and `stats` act on, whatever node the caller's task is on), and
+    /// turns a panic into an error.
     struct CatchUnwind<F> {
         pid: Pid,
+        tables: TablesRef,
         #[pin]
         fut: F,
     }
@@ -404,7 +408,10 @@ impl<F: Future> Future for CatchUnwind<F> {
         let this = self.project();
         let pid = *this.pid;
         let fut = this.fut;
-        match catch_unwind(AssertUnwindSafe(|| with_current(pid, || fut.poll(cx)))) {
+        let tables = this.tables.clone();
+        match catch_unwind(AssertUnwindSafe(|| {
+            tables::within(tables, || with_current(pid, || fut.poll(cx)))
+        })) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
             Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),

@@ -705,6 +705,15 @@ impl Node {
             )));
         }
         let linker = linker.__process().0;
+        if !linker
+            .tables()
+            .is_some_and(|tables| tables.same(&self.inner.tables))
+        {
+            return Err(NodeError::Spawn(format!(
+                "a `{}` can be spawned linked only to an actor of this node, and {pid} runs on another node of this process (spawn it inside that node's `Node::scope`)",
+                A::KIND,
+            )));
+        }
         self.spawn_on(node, args, Some(linker)).await
     }
 

@@ -141,6 +141,11 @@ pub(crate) fn scope<F: Future>(tables: TablesRef, fut: F) -> impl Future<Output 
     SCOPE.scope(tables, fut)
 }
 
+/// Runs `f` with `tables` as the tables of this task (for one poll).
+pub(crate) fn within<R>(tables: TablesRef, f: impl FnOnce() -> R) -> R {
+    SCOPE.sync_scope(tables, f)
+}
+
 /// The tables of the enclosing [`scope`], if any.
 pub(crate) fn scoped() -> Option<TablesRef> {
     SCOPE.try_with(TablesRef::clone).ok()

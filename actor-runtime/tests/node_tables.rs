@@ -218,3 +218,89 @@ async fn a_node_that_is_not_isolated_shares_the_tables_of_the_code_that_starts_i
     );
     node.shutdown();
 }
+
+#[tokio::test]
+async fn spawn_link_refuses_a_linker_of_another_node_in_the_process() {
+    let (a, b) = (isolated("a").await, isolated("b").await);
+    a.connect(b.local_addr().expect("b listens"))
+        .await
+        .expect("connect");
+    b.allow_spawn::<Cell>();
+    // Spawned outside any scope: an actor of the process's default node, not of `a`.
+    let elsewhere = Cell::spawn(0).await.expect("a cell");
+    let refused = a
+        .spawn_link::<Cell>("b", 1, &elsewhere)
+        .await
+        .expect_err("the linker is not on a");
+    assert!(
+        refused
+            .to_string()
+            .contains("runs on another node of this process"),
+        "{refused}"
+    );
+    let mine = a.scope(Cell::spawn(0)).await.expect("a cell on a");
+    let linked: Remote<Cell> = a
+        .spawn_link("b", 1, &mine)
+        .await
+        .expect("a linker of a's own");
+    assert_eq!(linked.value().await, Ok(1));
+    a.shutdown();
+    b.shutdown();
+}
+
+/// Reports, from its `#[init]`, whether it sees the name `marker` in the registry.
+#[actor]
+struct Census;
+
+#[actor]
+impl Census {
+    #[init]
+    fn init(report: tokio::sync::mpsc::UnboundedSender<bool>) -> Self {
+        let _ = report.send(registry::lookup::<Cell>("marker").is_ok());
+        Census
+    }
+}
+
+/// Starts a `Census` beside itself while its handler is inside another node's scope.
+#[actor]
+struct Starter {
+    other: Node,
+}
+
+#[actor]
+impl Starter {
+    #[init]
+    fn init(other: Node) -> Self {
+        Starter { other }
+    }
+
+    #[handle(call)]
+    async fn start_census(
+        &mut self,
+        report: tokio::sync::mpsc::UnboundedSender<bool>,
+        ctx: &mut Ctx<Self>,
+    ) -> bool {
+        let other = self.other.clone();
+        other.scope(ctx.spawn::<Census>(report)).await.is_ok()
+    }
+}
+
+#[tokio::test]
+async fn init_runs_on_the_new_actors_node_whatever_node_its_caller_is_on() {
+    let (a, b) = (isolated("a").await, isolated("b").await);
+    let marker = b.scope(Cell::spawn(0)).await.expect("a cell on b");
+    registry::register("marker", &marker).expect("register on b");
+    let starter = b
+        .scope(Starter::spawn(a.clone()))
+        .await
+        .expect("starter on b");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    assert_eq!(starter.start_census(tx).await, Ok(true));
+    // The census runs on b (`Ctx::spawn` starts it beside the starter), and its `#[init]`
+    // sees b's names, although the starter's handler was inside a's scope.
+    assert_eq!(rx.recv().await, Some(true));
+    assert_eq!(b.scope(async { actor_count() }).await, 3);
+    assert_eq!(a.scope(async { actor_count() }).await, 0);
+    a.shutdown();
+    b.shutdown();
+}

@@ -167,7 +167,8 @@ impl Exports {
 
     /// The local actor `id` as another node may reach it for links, monitors and exit
     /// signals: an exported actor (or a pool's supervisor), else any actor of this node.
-    /// Never an actor of another node of this OS process.
+    /// Another node of this OS process has its actors reached only where this node exported
+    /// them (`Node::register` and `Node::handle` are explicit).
     pub(crate) fn resolve(&self, id: u64) -> Option<Arc<dyn Process>> {
         match self.get(id) {
             Some(exported) => Some(exported.lives()),

@@ -166,21 +166,30 @@ impl RemoteProcess {
     /// Adds a party to `other`, the proxy this one redirects to, with `add`, then makes sure
     /// `other` keeps this one: the party holds this proxy, weakly. Between the redirect and
     /// the add, `other` may have lost its last party and let go of its aliases.
-    fn through<R>(&self, other: &Arc<RemoteProcess>, add: impl FnOnce(&RemoteProcess) -> R) -> R {
-        let added = add(other);
+    fn through(
+        &self,
+        other: &Arc<RemoteProcess>,
+        add: impl FnOnce(&RemoteProcess) -> Result<(), ExitReason>,
+    ) -> Result<(), ExitReason> {
+        add(other)?;
         if let Some(me) = self.me.upgrade() {
             other.keep_alias(me);
         }
-        added
+        Ok(())
     }
 
     /// Keeps `alias`, a proxy that redirects here, for as long as this one has parties (or
-    /// passes it on to the proxy this one redirects to).
+    /// passes it on to the proxy this one redirects to). Not once this one has no party
+    /// left, has left its table or is lost: nothing would let go of the alias then, and the
+    /// two would keep each other.
     fn keep_alias(&self, alias: Arc<RemoteProcess>) {
         if let Some(other) = self.redirect() {
             return other.keep_alias(alias);
         }
         let mut state = lock(&self.state);
+        if state.exited.is_some() || state.detached || state.idle() {
+            return;
+        }
         if !state.aliases.iter().any(|a| Arc::ptr_eq(a, &alias)) {
             state.aliases.push(alias);
         }
@@ -773,6 +782,12 @@ mod tests {
             held.upgrade().is_some(),
             "the party's proxy was dropped while the party holds it"
         );
+        // Once the party leaves, neither keeps the other.
+        second.remove_link(b);
+        assert!(held.upgrade().is_none(), "the alias outlived its party");
+        let weak = Arc::downgrade(&second);
         drop(second);
+        drop(proxies);
+        assert!(weak.upgrade().is_none(), "the proxy outlived its table");
     }
 }
