@@ -120,8 +120,9 @@ pub fn kinds(actors: &[ProcessInfo]) -> Vec<KindInfo> {
         .collect()
 }
 
-/// Takes a [`snapshot`] and hands its figures to the `metrics` facade (whatever recorder the
-/// program installed: Prometheus, StatsD):
+/// Takes a [`snapshot`] of the current node and hands its figures to the `metrics` facade
+/// (whatever recorder the program installed: Prometheus, StatsD). The metrics carry no node
+/// label: with several nodes in one process, sample one of them.
 ///
 /// | metric | labels | what |
 /// |---|---|---|

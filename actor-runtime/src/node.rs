@@ -96,7 +96,9 @@ pub struct NodeConfig {
     /// [`DEFAULT_OUTBOUND`], 4 MiB).
     pub outbound: usize,
     /// The address other nodes dial to reach this one, which the registrar publishes
-    /// (default: the address the listener is bound to; see [`NodeConfig::advertise`]).
+    /// (see [`NodeConfig::advertise`]). Without it the registrar publishes the address the
+    /// listener is bound to; for one bound to `0.0.0.0` or `::`, the loopback address if the
+    /// registrar serves one host, and `Node::start` refuses if it spans hosts.
     pub advertise: Option<SocketAddr>,
     /// Where nodes are found by name (see [`NodeConfig::route`]), before the registrar.
     pub routes: HashMap<String, SocketAddr>,

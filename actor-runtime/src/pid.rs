@@ -23,7 +23,8 @@ pub(crate) fn local_creation() -> u32 {
     1
 }
 
-/// A node-wide sequence for pids, monitor references and child ids: unique, never reused.
+/// A sequence for pids, monitor references and child ids, one for the OS process (every node
+/// in it): unique, never reused.
 pub(crate) fn next_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
@@ -70,7 +71,8 @@ impl Pid {
         self.creation
     }
 
-    /// `true` for an actor of this node.
+    /// `true` for an actor of this OS process (on whichever of its nodes, if it runs several;
+    /// see `NodeConfig::isolated`), `false` for one reached over a connection.
     #[must_use]
     pub fn is_local(self) -> bool {
         self.node == LOCAL_NODE

@@ -3,8 +3,9 @@
 //!
 //! A node's tables are a value, not process-wide statics, so that several nodes run in one OS
 //! process (a test that starts three nodes, say) without sharing names or counters. Each
-//! actor's record holds the tables of the node it was spawned on. Code that runs outside any
-//! actor acts on the tables of its [`scope`] (`Node::scope` sets one), else on the process's
+//! actor's record holds the tables of the node it was spawned on. Code acts on the tables of
+//! its [`scope`] if it has one (`Node::scope` sets one, and an actor's `#[init]` runs in its
+//! own node's), else on those of the actor whose handler runs it, else on the process's
 //! default tables, which a program with one node never needs to think about.
 //!
 //! Which pid is which process stays one index for the OS process (see `table`): pid ids are
