@@ -25,7 +25,10 @@ pub(crate) fn slow_polls() -> u64 {
 
 /// Counts of every message that was not delivered or not answered, on one node.
 ///
-/// Nothing is dropped silently: each way a message can be lost has its counter here.
+/// Nothing is dropped silently: each way a message can be lost has its counter here. A send
+/// refused by an actor, or made to one that had stopped, is counted on that actor's node; a
+/// send through a supervised child's or a pool's handle that found no actor at all (between
+/// restarts, every worker gone) is counted on the current node of the sender.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
