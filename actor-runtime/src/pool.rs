@@ -17,6 +17,7 @@ use crate::supervisor::{
     Child, ChildId, ChildSpec, Restart, Shutdown, StartFuture, Started, Starter, Strategy,
     Supervisor, SupervisorError, SupervisorSlot, SupervisorSpec, actor_child,
 };
+use crate::tables::TablesRef;
 use crate::target::{ChildSlot, Client, Route, Target, Unavailable};
 use crate::{sync, table};
 
@@ -25,6 +26,8 @@ pub(crate) struct Workers<M> {
     slots: RwLock<Vec<Arc<ChildSlot<M>>>>,
     next: AtomicUsize,
     shed: AtomicU64,
+    /// The node the pool runs on, where what it sheds is counted (set when it starts).
+    tables: RwLock<TablesRef>,
 }
 
 impl<M: Send + 'static> Workers<M> {
@@ -34,7 +37,7 @@ impl<M: Send + 'static> Workers<M> {
 
     fn shed_one(&self) {
         self.shed.fetch_add(1, Ordering::Relaxed);
-        table::current().counters.refused();
+        sync::read(&self.tables).counters.refused();
     }
 
     /// A worker with room, round-robin; for calls.
@@ -97,7 +100,7 @@ impl<M: Send + 'static> Workers<M> {
                 Err(SendError::Full { capacity })
             }
             None => {
-                table::current().counters.undelivered();
+                sync::read(&self.tables).counters.undelivered();
                 Err(SendError::Stopped(last))
             }
         }
@@ -205,6 +208,7 @@ impl<W: Actor> Pool<W> {
             slots: RwLock::new(Vec::new()),
             next: AtomicUsize::new(0),
             shed: AtomicU64::new(0),
+            tables: RwLock::new(TablesRef::DEFAULT),
         });
         Pool {
             client: W::Client::__from_target(Target::routed(workers.clone())),
@@ -235,6 +239,7 @@ impl<W: Actor> Pool<W> {
         );
         let tables = parent.map(|p| table::of(&**p));
         let supervisor = start::<Supervisor>(spec, parent, tables).await?;
+        *sync::write(&self.workers.tables) = supervisor.record().tables().clone();
         *sync::write(&self.inner.args) = Some(args);
         // Workers of an earlier incarnation are gone with its supervisor.
         self.forget_workers();

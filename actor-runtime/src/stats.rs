@@ -26,9 +26,10 @@ pub(crate) fn slow_polls() -> u64 {
 /// Counts of every message that was not delivered or not answered, on one node.
 ///
 /// Nothing is dropped silently: each way a message can be lost has its counter here. A send
-/// refused by an actor, or made to one that had stopped, is counted on that actor's node; a
-/// send through a supervised child's or a pool's handle that found no actor at all (between
-/// restarts, every worker gone) is counted on the current node of the sender.
+/// refused by an actor, or made to one that had stopped, is counted on that actor's node, and
+/// a cast a pool sheds or cannot deliver on the pool's node; a cast through a supervised
+/// child's handle between its restarts, or a call through a child's or a pool's handle that
+/// finds no actor to ask, is counted on the sender's current node.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {

@@ -24,6 +24,11 @@ impl Cell {
         self.value
     }
 
+    #[handle(cast)]
+    fn set(&mut self, value: u64) {
+        self.value = value;
+    }
+
     /// Starts a cell beside this one, unlinked, and registers it: both on this cell's node.
     #[handle(call)]
     async fn start_named(&mut self, name: String, value: u64, ctx: &mut Ctx<Self>) -> bool {
@@ -303,4 +308,17 @@ async fn init_runs_on_the_new_actors_node_whatever_node_its_caller_is_on() {
     assert_eq!(a.scope(async { actor_count() }).await, 0);
     a.shutdown();
     b.shutdown();
+}
+
+#[tokio::test]
+async fn a_cast_a_pool_cannot_deliver_is_counted_on_the_pools_node() {
+    let a = isolated("a").await;
+    let pool = a
+        .scope(actor_runtime::Pool::<Cell>::start(0, 0))
+        .await
+        .expect("a pool without workers");
+    // Sent from outside any node's scope: the pool's node counts it all the same.
+    assert!(pool.set(1).is_err());
+    assert_eq!(a.scope(async { stats() }).await.sent_to_stopped, 1);
+    a.shutdown();
 }
