@@ -9,7 +9,6 @@ use tokio::time::MissedTickBehavior;
 use crate::addr::Addr;
 use crate::addr::Addressable;
 use crate::error::SendError;
-use crate::table;
 use crate::tables::Tables;
 
 /// A running timer, returned by [`Ctx::send_after`](crate::Ctx::send_after) and
@@ -43,8 +42,8 @@ impl fmt::Debug for TimerRef {
     }
 }
 
-/// Counts a missed tick on `tables` (the node that set the timer); `false` once the target
-/// has stopped.
+/// Counts a missed tick on `tables` (the node of the actor that set the timer, which is its
+/// target); `false` once the target has stopped.
 fn record(result: Result<(), SendError>, tables: &Tables) -> bool {
     match result {
         Ok(()) => true,
@@ -64,7 +63,7 @@ where
     A: Addressable,
     F: FnOnce(&Addr<A>) -> Result<(), SendError> + Send + 'static,
 {
-    let tables = table::current();
+    let tables = addr.record().tables().clone();
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;
         record(send(&addr), &tables);
@@ -85,7 +84,7 @@ where
         // A period too long to represent never elapses.
         return tokio::spawn(async {}).abort_handle();
     };
-    let tables = table::current();
+    let tables = addr.record().tables().clone();
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval_at(first, period);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);

@@ -362,10 +362,10 @@ enum SignalMsg {
 
 const SIGNAL: u8 = 3;
 
-fn signal(message: &SignalMsg) -> Frame {
+async fn send_signal(wire: &mut Wire, message: &SignalMsg) {
     let mut bytes = vec![SIGNAL];
     bytes.extend_from_slice(&rmp_serde::to_vec(message).expect("encode"));
-    data(bytes)
+    wire.send(data(bytes)).await.expect("send");
 }
 
 /// The next `Down` the node sends: its monitor and reason.
@@ -405,33 +405,41 @@ async fn a_peer_reaches_by_id_only_the_actors_of_the_node_it_is_connected_to() {
 
     // A monitor of the other node's actor, by its id, is answered as for no actor at all,
     // and a kill by id does not reach it.
-    wire.send(signal(&SignalMsg::Monitor {
-        monitor: 1,
-        watcher: 99,
-        target: elsewhere.pid().id(),
-    }))
-    .await
-    .expect("send");
+    send_signal(
+        &mut wire,
+        &SignalMsg::Monitor {
+            monitor: 1,
+            watcher: 99,
+            target: elsewhere.pid().id(),
+        },
+    )
+    .await;
     assert_eq!(next_down(&mut wire).await, (1, ExitReason::NoProc));
-    wire.send(signal(&SignalMsg::Kill {
-        to: elsewhere.pid().id(),
-    }))
-    .await
-    .expect("send");
+    send_signal(
+        &mut wire,
+        &SignalMsg::Kill {
+            to: elsewhere.pid().id(),
+        },
+    )
+    .await;
 
     // The node's own actor, not exported, is reached by id as any actor of the node.
-    wire.send(signal(&SignalMsg::Monitor {
-        monitor: 2,
-        watcher: 99,
-        target: mine.pid().id(),
-    }))
-    .await
-    .expect("send");
-    wire.send(signal(&SignalMsg::Kill {
-        to: mine.pid().id(),
-    }))
-    .await
-    .expect("send");
+    send_signal(
+        &mut wire,
+        &SignalMsg::Monitor {
+            monitor: 2,
+            watcher: 99,
+            target: mine.pid().id(),
+        },
+    )
+    .await;
+    send_signal(
+        &mut wire,
+        &SignalMsg::Kill {
+            to: mine.pid().id(),
+        },
+    )
+    .await;
     assert_eq!(next_down(&mut wire).await, (2, ExitReason::Killed));
     // Signals are handled in order: the kill of the other node's actor came first.
     assert!(elsewhere.is_alive(), "the other node's actor was killed");

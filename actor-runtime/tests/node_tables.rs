@@ -93,6 +93,16 @@ async fn isolated(name: &str) -> Node {
         .expect("node")
 }
 
+/// Two isolated nodes, `a` connected to `b`, which lets `a` spawn cells there.
+async fn connected_pair() -> (Node, Node) {
+    let (a, b) = (isolated("a").await, isolated("b").await);
+    a.connect(b.local_addr().expect("b listens"))
+        .await
+        .expect("connect");
+    b.allow_spawn::<Cell>();
+    (a, b)
+}
+
 #[tokio::test]
 async fn two_nodes_in_one_process_register_the_same_name_each_for_its_own_actor() {
     let (a, b) = (isolated("a").await, isolated("b").await);
@@ -190,11 +200,7 @@ async fn links_and_monitors_work_between_actors_of_two_nodes_in_one_process() {
 
 #[tokio::test]
 async fn a_remote_spawn_starts_the_actor_on_the_node_asked() {
-    let (a, b) = (isolated("a").await, isolated("b").await);
-    a.connect(b.local_addr().expect("b listens"))
-        .await
-        .expect("connect");
-    b.allow_spawn::<Cell>();
+    let (a, b) = connected_pair().await;
     let before = (
         a.scope(async { actor_count() }).await,
         b.scope(async { actor_count() }).await,
@@ -226,11 +232,7 @@ async fn a_node_that_is_not_isolated_shares_the_tables_of_the_code_that_starts_i
 
 #[tokio::test]
 async fn spawn_link_refuses_a_linker_of_another_node_in_the_process() {
-    let (a, b) = (isolated("a").await, isolated("b").await);
-    a.connect(b.local_addr().expect("b listens"))
-        .await
-        .expect("connect");
-    b.allow_spawn::<Cell>();
+    let (a, b) = connected_pair().await;
     // Spawned outside any scope: an actor of the process's default node, not of `a`.
     let elsewhere = Cell::spawn(0).await.expect("a cell");
     let refused = a

@@ -1027,7 +1027,7 @@ impl Connection {
                 // (unlinked meanwhile, or a spawn given up) is dropped. If both nodes made the
                 // link, both records hold it, and both let it go.
                 let handled = self.proxies.get(from).is_some_and(|proxy| {
-                    proxy.exit_to(local, self.exports.resolve(to), reason.clone(), link)
+                    proxy.exit_to(local, || self.exports.resolve(to), reason.clone(), link)
                 });
                 let fired = link
                     && self

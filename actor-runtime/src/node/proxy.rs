@@ -254,14 +254,15 @@ impl RemoteProcess {
         }
     }
 
-    /// The other node sends an exit signal from this actor to the local actor `to`, which is
-    /// `local` (resolved by the connection, for an exit signal that is not a link's).
+    /// The other node sends an exit signal from this actor to the local actor `to`, which
+    /// `local` finds (asked only for an exit signal that is not a link's: a link's goes to
+    /// the actor the link names).
     /// `false` for a link exit over a link this proxy does not hold (the other node may
     /// have made it: its stand-in holds it).
     pub(crate) fn exit_to(
         &self,
         to: Pid,
-        local: Option<Arc<dyn Process>>,
+        local: impl FnOnce() -> Option<Arc<dyn Process>>,
         reason: ExitReason,
         link: bool,
     ) -> bool {
@@ -274,7 +275,7 @@ impl RemoteProcess {
                 None => return false,
             }
         } else {
-            local
+            local()
         };
         if let Some(target) = target {
             if link {
